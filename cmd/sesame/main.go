@@ -1,0 +1,72 @@
+// Command sesame is the Sesame identity server and its operator tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sesame-id/sesame/internal/app"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `Sesame — a passwordless identity server that speaks Auth0's API.
+
+Usage:
+  sesame serve [flags]     run the server (embedded SQLite in ./sesame.db by default)
+  sesame migrate [flags]   apply database migrations and exit
+  sesame version           print the version
+
+Run "sesame serve -h" for the flags; every flag also reads SESAME_<NAME>.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "sesame:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		args = []string{"serve"}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve", "migrate":
+		cfg, err := app.ParseConfig(cmd, rest, getenv, stderr)
+		if err != nil {
+			if errors.Is(err, app.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+		if cmd == "migrate" {
+			return app.Migrate(ctx, cfg, logger)
+		}
+		return app.Serve(ctx, cfg, logger, stdout, version)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "sesame", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "sesame: unknown command %q\n\n%s", cmd, usage)
+		return errUsage
+	}
+}

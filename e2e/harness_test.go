@@ -1,0 +1,368 @@
+// Package e2e drives a real Sesame over real HTTP, with a real SQLite file
+// and a real SMTP server, the way applications and SDKs do.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/app"
+	"github.com/sesame-id/sesame/internal/smtptest"
+)
+
+// Credentials of the clients in the test tenant.
+const (
+	webClientID     = "webClientID0000000000000000000001"
+	webSecret       = "web-secret-that-is-long-enough-for-a-test-0001"
+	nativeClientID  = "nativeClientID000000000000000001"
+	spaClientID     = "spaClientID000000000000000000001"
+	noGrantClientID = "noGrantClientID00000000000000001"
+	otherClientID   = "otherClientID0000000000000000001"
+	apiAudience     = "https://api.example.com/"
+)
+
+// tenantYAML is the test tenant; %SMTP_HOST%, %SMTP_PORT% and %TIME_STEP%
+// are filled in per test.
+const tenantYAML = `
+clients:
+  - name: Web App
+    client_id: ` + webClientID + `
+    client_secret: ` + webSecret + `
+    app_type: regular_web
+    token_endpoint_auth_method: client_secret_post
+    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, refresh_token, authorization_code]
+    callbacks: [https://app.example.com/callback]
+  - name: Native App
+    client_id: ` + nativeClientID + `
+    app_type: native
+    token_endpoint_auth_method: none
+    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, refresh_token]
+    refresh_token:
+      rotation_type: rotating
+      expiration_type: expiring
+      leeway: 0
+  - name: SPA
+    client_id: ` + spaClientID + `
+    app_type: spa
+    token_endpoint_auth_method: none
+    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, implicit]
+  - name: No Grant
+    client_id: ` + noGrantClientID + `
+    app_type: native
+    token_endpoint_auth_method: none
+    grant_types: [authorization_code]
+  - name: Other App
+    client_id: ` + otherClientID + `
+    app_type: native
+    token_endpoint_auth_method: none
+    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp]
+connections:
+  - name: email
+    strategy: email
+    enabled_clients: [Web App, Native App, SPA, No Grant]
+    options:
+      totp: {length: 6, time_step: %TIME_STEP%}
+      email:
+        from: "{{ application.name }} <login@example.com>"
+        subject: "Your code for {{ application.name }}"
+        syntax: liquid
+  - name: closed
+    strategy: email
+    enabled_clients: [Web App]
+    options:
+      disable_signup: true
+  - name: db
+    strategy: auth0
+    enabled_clients: [Web App]
+resourceServers:
+  - name: Example API
+    identifier: ` + apiAudience + `
+    allow_offline_access: true
+    token_lifetime: 3600
+    scopes:
+      - value: read:things
+emailProvider:
+  name: smtp
+  default_from_address: login@example.com
+  credentials:
+    smtp_host: %SMTP_HOST%
+    smtp_port: %SMTP_PORT%
+`
+
+// env is one running Sesame with its mail server.
+type env struct {
+	t      *testing.T
+	App    *app.App
+	URL    string // base URL, with a trailing slash
+	HTTP   *http.Client
+	SMTP   *smtptest.Server
+	DB     string
+	Tenant string
+	logs   *syncBuffer
+	srv    *httptest.Server
+}
+
+type envOptions struct {
+	timeStep int    // code lifetime in seconds (default 180)
+	smtpAddr string // SMTP address to configure; default: a server started here
+	noSMTP   bool   // configure smtpAddr but start no server there
+	db       string // reuse a database file
+	tls      bool
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newEnv(t *testing.T, o envOptions) *env {
+	t.Helper()
+	e := &env{t: t, logs: &syncBuffer{}}
+	if o.timeStep == 0 {
+		o.timeStep = 180
+	}
+	switch {
+	case o.smtpAddr != "" && o.noSMTP:
+	case o.smtpAddr != "":
+		e.SMTP = smtptest.StartAt(t, o.smtpAddr)
+	default:
+		e.SMTP = smtptest.Start(t)
+		o.smtpAddr = e.SMTP.Addr
+	}
+	host, port, _ := net.SplitHostPort(o.smtpAddr)
+	dir := t.TempDir()
+	e.Tenant = filepath.Join(dir, "tenant.yaml")
+	yaml := strings.NewReplacer("%SMTP_HOST%", host, "%SMTP_PORT%", port, "%TIME_STEP%", strconv.Itoa(o.timeStep)).Replace(tenantYAML)
+	if err := os.WriteFile(e.Tenant, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.DB = o.db
+	if e.DB == "" {
+		e.DB = filepath.Join(dir, "sesame.db")
+	}
+	e.start(o.tls)
+	return e
+}
+
+// start (re)starts the server on the env's database.
+func (e *env) start(useTLS bool) {
+	t := e.t
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	issuer := scheme + "://" + srv.Listener.Addr().String() + "/"
+	logger := slog.New(slog.NewTextHandler(io.MultiWriter(e.logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := app.New(context.Background(), app.Config{
+		Issuer:   issuer,
+		Database: "sqlite:" + e.DB,
+		Tenant:   e.Tenant,
+	}, logger)
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	srv.Config.Handler = a.Handler()
+	if useTLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	a.Start()
+	e.App, e.srv, e.URL, e.HTTP = a, srv, issuer, srv.Client()
+	t.Cleanup(e.stop)
+}
+
+// stop stops the server and closes the database; it may be called twice.
+func (e *env) stop() {
+	if e.srv == nil {
+		return
+	}
+	e.srv.Close()
+	_ = e.App.Close()
+	e.srv = nil
+}
+
+// restart stops the server and starts a new one on the same database file.
+func (e *env) restart() {
+	e.stop()
+	e.start(false)
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// response is a decoded HTTP answer.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	JSON   map[string]any
+}
+
+func (r response) str(k string) string {
+	s, _ := r.JSON[k].(string)
+	return s
+}
+
+func (e *env) do(req *http.Request) response {
+	e.t.Helper()
+	res, err := e.HTTP.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	out := response{Status: res.StatusCode, Header: res.Header, Body: body}
+	_ = json.Unmarshal(body, &out.JSON)
+	return out
+}
+
+func (e *env) postJSON(path string, body any, mods ...func(*http.Request)) response {
+	e.t.Helper()
+	var b []byte
+	switch v := body.(type) {
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.URL+strings.TrimPrefix(path, "/"), bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	for _, m := range mods {
+		m(req)
+	}
+	return e.do(req)
+}
+
+func (e *env) postForm(path string, form url.Values, mods ...func(*http.Request)) response {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.URL+strings.TrimPrefix(path, "/"), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, m := range mods {
+		m(req)
+	}
+	return e.do(req)
+}
+
+func (e *env) get(path string, mods ...func(*http.Request)) response {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.URL+strings.TrimPrefix(path, "/"), nil)
+	for _, m := range mods {
+		m(req)
+	}
+	return e.do(req)
+}
+
+// startCode asks for a code for email through the public native client and
+// returns the code from the mail.
+func (e *env) startCode(clientID, email string) string {
+	e.t.Helper()
+	before := len(e.SMTP.Messages())
+	body := map[string]any{"client_id": clientID, "connection": "email", "email": email, "send": "code"}
+	if clientID == webClientID {
+		body["client_secret"] = webSecret
+	}
+	res := e.postJSON("/passwordless/start", body)
+	if res.Status != http.StatusOK {
+		e.t.Fatalf("start: %d %s", res.Status, res.Body)
+	}
+	msgs := e.SMTP.Wait(e.t, before+1, 10*time.Second)
+	return codeFrom(e.t, msgs[len(msgs)-1])
+}
+
+var codeRE = regexp.MustCompile(`\b(\d{6})\b`)
+
+func codeFrom(t *testing.T, m smtptest.Message) string {
+	t.Helper()
+	match := codeRE.FindStringSubmatch(m.Text)
+	if match == nil {
+		t.Fatalf("no code in mail text: %q", m.Text)
+	}
+	return match[1]
+}
+
+// otp exchanges a code at /oauth/token with the passwordless grant.
+func (e *env) otp(clientID, email, code, scope string, extra ...string) response {
+	e.t.Helper()
+	f := url.Values{
+		"grant_type": {"http://auth0.com/oauth/grant-type/passwordless/otp"},
+		"client_id":  {clientID}, "username": {email}, "otp": {code}, "realm": {"email"},
+	}
+	if scope != "" {
+		f.Set("scope", scope)
+	}
+	if clientID == webClientID {
+		f.Set("client_secret", webSecret)
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		f.Set(extra[i], extra[i+1])
+	}
+	return e.postForm("/oauth/token", f)
+}
+
+
+func wantError(t *testing.T, r response, status int, code, desc string) {
+	t.Helper()
+	if r.Status != status || r.str("error") != code || (desc != "" && r.str("error_description") != desc) {
+		t.Fatalf("got %d %s, want %d %s %q", r.Status, r.Body, status, code, desc)
+	}
+}
+
+// jwtClaims decodes a JWT's payload without checking it, for assertions on
+// tokens whose signature another test checks.
+func jwtClaims(t *testing.T, raw string) map[string]any {
+	t.Helper()
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", raw)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatalf("JWT payload: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("JWT payload: %v", err)
+	}
+	return m
+}

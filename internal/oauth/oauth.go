@@ -1,0 +1,265 @@
+// Package oauth implements the token endpoint's grants (passwordless OTP,
+// refresh token), revocation and the claims Sesame puts in its tokens.
+package oauth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/passwordless"
+	"github.com/sesame-id/sesame/internal/store"
+	"github.com/sesame-id/sesame/internal/tenant"
+	"github.com/sesame-id/sesame/internal/token"
+)
+
+// Error is an OAuth error with Auth0's code, description and HTTP status.
+type Error struct {
+	Status      int
+	Code        string
+	Description string
+	URI         string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+// Default lifetimes (spec §5.1).
+const (
+	DefaultAccessTokenLifetime = 86400
+	DefaultIDTokenLifetime     = 36000
+)
+
+// OIDCScopes are the scopes that ask for ID token claims rather than API
+// permissions.
+var OIDCScopes = []string{"openid", "profile", "email", "phone", "address", "offline_access"}
+
+// Server issues tokens.
+type Server struct {
+	Issuer       string // public URL with a trailing slash
+	Store        store.Store
+	Keys         *token.Keys
+	Passwordless *passwordless.Service
+	Now          func() time.Time
+}
+
+// UserInfoAudience is the audience of access tokens good for /userinfo.
+func (s *Server) UserInfoAudience() string { return s.Issuer + "userinfo" }
+
+// TokenResponse is the body of a successful token response.
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+	ExpiresIn    int    `json:"expires_in"`
+	TokenType    string `json:"token_type"`
+}
+
+// OTPRequest is a validated passwordless OTP grant.
+type OTPRequest struct {
+	Tenant   *tenant.Tenant
+	Client   *tenant.Client
+	Realm    string
+	Username string
+	OTP      string
+	Audience string
+	Scope    string
+	IP       string
+}
+
+// PasswordlessOTP exchanges a one-time code for tokens.
+func (s *Server) PasswordlessOTP(ctx context.Context, req OTPRequest) (*TokenResponse, error) {
+	conn := req.Tenant.Connection(req.Realm)
+	if conn == nil {
+		return nil, &Error{Status: 400, Code: "invalid_request", Description: "The connection " + quote(req.Realm) + " does not exist"}
+	}
+	if conn.Strategy != "email" && conn.Strategy != "sms" {
+		return nil, &Error{Status: 400, Code: "invalid_request", Description: "The connection " + quote(req.Realm) + " is not a passwordless connection"}
+	}
+	if !conn.EnabledFor(req.Client.ClientID) {
+		return nil, &Error{Status: 403, Code: "unauthorized_client", Description: "The connection " + quote(req.Realm) + " is not enabled for this client"}
+	}
+	if conn.Strategy == "sms" {
+		return nil, &Error{Status: 400, Code: "invalid_request", Description: "SMS connections are not available yet"}
+	}
+	rs, err := s.audience(req.Tenant, req.Audience)
+	if err != nil {
+		return nil, err
+	}
+	user, err := s.Passwordless.Verify(ctx, passwordless.VerifyRequest{
+		Client: req.Client, Connection: conn, Username: req.Username, OTP: req.OTP, IP: req.IP,
+	})
+	if err != nil {
+		var perr *passwordless.Error
+		if errors.As(err, &perr) {
+			return nil, &Error{Status: 403, Code: perr.Code, Description: perr.Description}
+		}
+		return nil, err
+	}
+	return s.issue(ctx, issueRequest{
+		Client: req.Client, User: user, Resource: rs, Audience: req.Audience,
+		Scope: grantedScope(req.Scope, rs), AllowRefresh: true,
+	})
+}
+
+// audience resolves a requested audience: empty means tokens for /userinfo.
+func (s *Server) audience(t *tenant.Tenant, aud string) (*tenant.ResourceServer, error) {
+	if aud == "" {
+		return nil, nil
+	}
+	rs := t.ResourceServer(aud)
+	if rs == nil {
+		return nil, &Error{Status: 403, Code: "access_denied", Description: "Service not found: " + aud}
+	}
+	return rs, nil
+}
+
+// grantedScope keeps the OIDC scopes and, for an API, the scopes it defines.
+func grantedScope(requested string, rs *tenant.ResourceServer) string {
+	var out []string
+	for _, sc := range strings.Fields(requested) {
+		if slices.Contains(out, sc) {
+			continue
+		}
+		if slices.Contains(OIDCScopes, sc) {
+			out = append(out, sc)
+			continue
+		}
+		if rs != nil && slices.ContainsFunc(rs.Scopes, func(x tenant.Scope) bool { return x.Value == sc }) {
+			out = append(out, sc)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+type issueRequest struct {
+	Client       *tenant.Client
+	User         store.User
+	Resource     *tenant.ResourceServer
+	Audience     string
+	Scope        string
+	Nonce        string
+	AllowRefresh bool
+	AuthTime     time.Time
+}
+
+// issue makes the token response for an authenticated user.
+func (s *Server) issue(ctx context.Context, r issueRequest) (*TokenResponse, error) {
+	now := s.Now()
+	lifetime := DefaultAccessTokenLifetime
+	aud := token.Audience{s.UserInfoAudience()}
+	if r.Resource != nil {
+		if r.Resource.TokenLifetime > 0 {
+			lifetime = r.Resource.TokenLifetime
+		}
+		aud = token.Audience{r.Resource.Identifier}
+		if token.HasScope(r.Scope, "openid") {
+			aud = append(aud, s.UserInfoAudience())
+		}
+	}
+	jti, err := randomString(16)
+	if err != nil {
+		return nil, err
+	}
+	access, err := s.Keys.Sign(token.AccessClaims{
+		Issuer: s.Issuer, Subject: r.User.UserID, Audience: aud,
+		IssuedAt: now.Unix(), Expiry: now.Unix() + int64(lifetime),
+		Scope: r.Scope, AZP: r.Client.ClientID, JTI: jti,
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp := &TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: lifetime, Scope: r.Scope}
+
+	if token.HasScope(r.Scope, "openid") {
+		authTime := r.AuthTime
+		if authTime.IsZero() {
+			authTime = now
+		}
+		resp.IDToken, err = s.idToken(r.Client, r.User, r.Scope, r.Nonce, authTime, now)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	if r.AllowRefresh && token.HasScope(r.Scope, "offline_access") && r.Client.AllowsGrant(tenant.GrantRefreshToken) &&
+		(r.Resource == nil || r.Resource.AllowOfflineAccess) {
+		value, rec, err := s.newRefreshToken(r.Client, r.User.UserID, r.Scope, r.Audience, "", now)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Store.CreateRefreshToken(ctx, rec); err != nil {
+			return nil, fmt.Errorf("store refresh token: %w", err)
+		}
+		resp.RefreshToken = value
+	}
+	return resp, nil
+}
+
+// idToken signs an OIDC ID token with the claims the scopes ask for.
+func (s *Server) idToken(c *tenant.Client, u store.User, scope, nonce string, authTime, now time.Time) (string, error) {
+	lifetime := DefaultIDTokenLifetime
+	if c.JWTConfiguration != nil && c.JWTConfiguration.LifetimeInSeconds > 0 {
+		lifetime = c.JWTConfiguration.LifetimeInSeconds
+	}
+	claims := map[string]any{
+		"iss":       s.Issuer,
+		"sub":       u.UserID,
+		"aud":       c.ClientID,
+		"iat":       now.Unix(),
+		"exp":       now.Unix() + int64(lifetime),
+		"auth_time": authTime.Unix(),
+	}
+	if nonce != "" {
+		claims["nonce"] = nonce
+	}
+	for k, v := range UserClaims(u, scope) {
+		claims[k] = v
+	}
+	return s.Keys.Sign(claims)
+}
+
+// UserClaims returns the profile claims of u that scope asks for, the same
+// for the ID token and /userinfo.
+func UserClaims(u store.User, scope string) map[string]any {
+	claims := map[string]any{}
+	if token.HasScope(scope, "profile") {
+		claims["name"] = u.Name
+		claims["nickname"] = u.Nickname
+		claims["picture"] = u.Picture
+		claims["updated_at"] = u.UpdatedAt.UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	if token.HasScope(scope, "email") && u.Email != "" {
+		claims["email"] = u.Email
+		claims["email_verified"] = u.EmailVerified
+	}
+	if token.HasScope(scope, "phone") && u.PhoneNumber != "" {
+		claims["phone_number"] = u.PhoneNumber
+		claims["phone_number_verified"] = u.PhoneVerified
+	}
+	return claims
+}
+
+func quote(s string) string { return "'" + s + "'" }
+
+// randomString returns n random bytes, base64url without padding.
+func randomString(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// HashToken is how refresh tokens are stored: they are 256-bit random
+// values, so a fast hash is the right tool.
+func HashToken(v string) []byte {
+	sum := sha256.Sum256([]byte(v))
+	return sum[:]
+}

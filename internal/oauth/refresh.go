@@ -1,0 +1,150 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/store"
+	"github.com/sesame-id/sesame/internal/tenant"
+	"github.com/sesame-id/sesame/internal/token"
+)
+
+// Refresh token policy defaults (Auth0's).
+const (
+	DefaultRefreshTokenLifetime = 2592000 // 30 days, used when expiring
+)
+
+var errBadRefresh = &Error{Status: 403, Code: "invalid_grant", Description: "Unknown or invalid refresh token."}
+
+// newRefreshToken makes a refresh token value and its record. familyID is
+// empty for a new family.
+func (s *Server) newRefreshToken(c *tenant.Client, userID, scope, audience, familyID string, now time.Time) (string, store.RefreshToken, error) {
+	value, err := randomString(32)
+	if err != nil {
+		return "", store.RefreshToken{}, err
+	}
+	id, err := randomString(12)
+	if err != nil {
+		return "", store.RefreshToken{}, err
+	}
+	if familyID == "" {
+		familyID = id
+	}
+	rec := store.RefreshToken{
+		ID: id, Hash: HashToken(value), FamilyID: familyID,
+		ClientID: c.ClientID, UserID: userID, Scope: scope, Audience: audience,
+		CreatedAt: now,
+	}
+	if rt := c.RefreshToken; rt != nil && rt.ExpirationType == "expiring" {
+		lifetime := rt.TokenLifetime
+		if lifetime <= 0 {
+			lifetime = DefaultRefreshTokenLifetime
+		}
+		rec.ExpiresAt = now.Add(time.Duration(lifetime) * time.Second)
+	}
+	return value, rec, nil
+}
+
+// RefreshRequest is a validated refresh_token grant.
+type RefreshRequest struct {
+	Tenant       *tenant.Tenant
+	Client       *tenant.Client
+	RefreshToken string
+	Scope        string // may only narrow the original scope
+}
+
+// Refresh exchanges a refresh token for new tokens, rotating it when the
+// client's policy says so.
+func (s *Server) Refresh(ctx context.Context, req RefreshRequest) (*TokenResponse, error) {
+	now := s.Now()
+	c := req.Client
+	if req.RefreshToken == "" || len(req.RefreshToken) > 512 {
+		return nil, errBadRefresh
+	}
+	rotate := c.RefreshToken != nil && c.RefreshToken.RotationType == "rotating"
+	var leeway time.Duration
+	if rotate {
+		leeway = time.Duration(c.RefreshToken.Leeway) * time.Second
+	}
+
+	// The next token of the family is prepared before the atomic use, so
+	// the store can swap them in one transaction.
+	hash := HashToken(req.RefreshToken)
+	var nextValue string
+	var next *store.RefreshToken
+	if rotate {
+		v, rec, err := s.newRefreshToken(c, "", "", "", "", now)
+		if err != nil {
+			return nil, err
+		}
+		nextValue, next = v, &rec
+	}
+	// Look before use, so a token of another client is refused without
+	// touching it.
+	old, err := s.Store.RefreshToken(ctx, hash)
+	if err != nil {
+		return nil, s.refreshError(err)
+	}
+	if old.ClientID != c.ClientID || !old.RevokedAt.IsZero() || (!old.ExpiresAt.IsZero() && !now.Before(old.ExpiresAt)) {
+		return nil, errBadRefresh
+	}
+	scope := old.Scope
+	if req.Scope != "" {
+		for _, sc := range strings.Fields(req.Scope) {
+			if !token.HasScope(old.Scope, sc) {
+				return nil, &Error{Status: 403, Code: "access_denied", Description: "Scope " + quote(sc) + " was not granted to this refresh token"}
+			}
+		}
+		scope = strings.Join(strings.Fields(req.Scope), " ")
+	}
+	if rotate {
+		next.UserID, next.Scope, next.Audience, next.FamilyID = old.UserID, old.Scope, old.Audience, old.FamilyID
+		if _, err := s.Store.UseRefreshToken(ctx, hash, now, true, leeway, next); err != nil {
+			return nil, s.refreshError(err)
+		}
+	}
+	user, err := s.Store.User(ctx, old.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &Error{Status: 403, Code: "invalid_grant", Description: "The refresh_token was generated for a user who doesn't exist anymore."}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load user: %w", err)
+	}
+	var rs *tenant.ResourceServer
+	if old.Audience != "" {
+		if rs = req.Tenant.ResourceServer(old.Audience); rs == nil {
+			return nil, errBadRefresh
+		}
+	}
+	resp, err := s.issue(ctx, issueRequest{Client: c, User: user, Resource: rs, Audience: old.Audience, Scope: scope})
+	if err != nil {
+		return nil, err
+	}
+	resp.RefreshToken = nextValue
+	return resp, nil
+}
+
+func (s *Server) refreshError(err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrTokenRevoked), errors.Is(err, store.ErrTokenReused):
+		return errBadRefresh
+	default:
+		return fmt.Errorf("use refresh token: %w", err)
+	}
+}
+
+// Revoke revokes a refresh token (and its rotation family) of client c.
+// Unknown tokens are not an error (RFC 7009 §2.2).
+func (s *Server) Revoke(ctx context.Context, c *tenant.Client, value string) error {
+	if value == "" {
+		return &Error{Status: 400, Code: "invalid_request", Description: "Missing required parameter: token"}
+	}
+	err := s.Store.RevokeRefreshToken(ctx, HashToken(value), c.ClientID, s.Now())
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("revoke refresh token: %w", err)
+	}
+	return nil
+}

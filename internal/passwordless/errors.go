@@ -1,0 +1,27 @@
+package passwordless
+
+// Error is a domain error that carries Auth0's error code and description,
+// so the HTTP layer can render it without matching strings.
+type Error struct {
+	Code        string
+	Description string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+func errorf(code, description string) *Error { return &Error{Code: code, Description: description} }
+
+// The descriptions Auth0 uses on the passwordless OTP grant (spec §4.3).
+const (
+	DescWrongEmailCode = "Wrong email or verification code."
+	DescWrongPhoneCode = "Wrong phone number or verification code."
+	DescCodeExpired    = "The verification code has expired. Please try to login again."
+	DescMaxAttempts    = "You've reached the maximum number of attempts. Please try to login again."
+	DescSignupDisabled = "Public signup is disabled"
+)
+
+// Error codes.
+const (
+	CodeInvalidGrant = "invalid_grant"
+	CodeAccessDenied = "access_denied"
+)

@@ -1,0 +1,289 @@
+// Package passwordless starts and verifies passwordless transactions: it
+// validates identifiers, makes one-time codes, stores only their HMAC, queues
+// the message in the same transaction, and verifies a code atomically.
+package passwordless
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/delivery"
+	"github.com/sesame-id/sesame/internal/store"
+	"github.com/sesame-id/sesame/internal/tenant"
+)
+
+// MaxTries is how many wrong guesses a code survives.
+const MaxTries = 3
+
+// Service runs passwordless transactions.
+type Service struct {
+	Store   store.Store
+	HMACKey []byte // from the store; never logged
+	Sealer  *delivery.Sealer
+	Now     func() time.Time
+	// Queued is called after a message was committed to the outbox, to wake
+	// the delivery worker. It may be nil.
+	Queued func()
+}
+
+// StartRequest is a validated /passwordless/start call for an email connection.
+type StartRequest struct {
+	Client          *tenant.Client
+	Connection      *tenant.Connection
+	EmailProvider   *tenant.EmailProvider
+	Email           string // as given; normalised here
+	Send            string // code (links arrive with the magic-link issue)
+	AuthParams      map[string]any
+	RequestLanguage string
+}
+
+// StartResult is what /passwordless/start answers.
+type StartResult struct {
+	ID    string
+	Email string
+}
+
+// NormalizeEmail trims an address and folds it to lower case: addresses are
+// compared case-insensitively everywhere.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// ValidEmail reports whether s (already normalised) is a bare address.
+func ValidEmail(s string) bool {
+	if s == "" || len(s) > 254 || strings.ContainsAny(s, " \t\r\n<>\"") {
+		return false
+	}
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Name != "" || !strings.EqualFold(addr.Address, s) {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && at < len(s)-1
+}
+
+// Start makes a new code for the address, kills the older ones and queues the
+// email, all in one store transaction. With disable_signup and an unknown
+// address it stores a code but queues nothing, so the answer and its timing do
+// not reveal whether the address belongs to a user.
+func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, error) {
+	now := s.Now()
+	conn := req.Connection
+	identifier := NormalizeEmail(req.Email)
+	id, err := NewObjectID()
+	if err != nil {
+		return StartResult{}, err
+	}
+	otp, err := NewCode(conn.Options.TOTP.Length)
+	if err != nil {
+		return StartResult{}, err
+	}
+	authParams, err := encodeAuthParams(req.AuthParams)
+	if err != nil {
+		return StartResult{}, err
+	}
+	lifetime := time.Duration(conn.Options.TOTP.TimeStep) * time.Second
+	code := store.Code{
+		ID:         id,
+		Connection: conn.Name,
+		Identifier: identifier,
+		CodeHMAC:   s.codeHMAC(conn.Name, identifier, req.Client.ClientID, otp),
+		ClientID:   req.Client.ClientID,
+		Send:       req.Send,
+		AuthParams: authParams,
+		CreatedAt:  now,
+		ExpiresAt:  now.Add(lifetime),
+		MaxTries:   MaxTries,
+	}
+
+	send := true
+	if conn.Options.DisableSignup {
+		_, err := s.Store.UserByIdentifier(ctx, conn.Name, identifier)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			send = false
+		case err != nil:
+			return StartResult{}, fmt.Errorf("look up user: %w", err)
+		}
+	}
+
+	var msg *store.OutboxMessage
+	if send {
+		email, err := delivery.RenderEmail(conn, req.EmailProvider, delivery.EmailVars{
+			Code:             otp,
+			Send:             req.Send,
+			ApplicationName:  req.Client.Name,
+			RequestLanguage:  req.RequestLanguage,
+			Email:            identifier,
+			ExpiresInMinutes: int((lifetime + time.Minute - 1) / time.Minute),
+		})
+		if err != nil {
+			return StartResult{}, fmt.Errorf("render email: %w", err)
+		}
+		email.To = strings.TrimSpace(req.Email)
+		payload, err := s.Sealer.Seal(email)
+		if err != nil {
+			return StartResult{}, fmt.Errorf("seal email: %w", err)
+		}
+		msg = &store.OutboxMessage{
+			ID:          id,
+			Kind:        "email",
+			Recipient:   identifier,
+			Payload:     payload,
+			NotAfter:    code.ExpiresAt,
+			NextAttempt: now,
+			Status:      store.OutboxPending,
+			CreatedAt:   now,
+		}
+	}
+	if err := s.Store.CreateCode(ctx, code, msg); err != nil {
+		return StartResult{}, fmt.Errorf("store code: %w", err)
+	}
+	if msg != nil && s.Queued != nil {
+		s.Queued()
+	}
+	return StartResult{ID: id, Email: identifier}, nil
+}
+
+// VerifyRequest is a code presented for login.
+type VerifyRequest struct {
+	Client     *tenant.Client
+	Connection *tenant.Connection
+	Username   string
+	OTP        string
+	IP         string
+}
+
+// Verify consumes the code and logs the user in, creating them on first
+// login unless the connection has disable_signup.
+func (s *Service) Verify(ctx context.Context, req VerifyRequest) (store.User, error) {
+	now := s.Now()
+	conn := req.Connection
+	identifier := NormalizeEmail(req.Username)
+	wrong := errorf(CodeInvalidGrant, wrongCodeDescription(conn))
+	if identifier == "" || req.OTP == "" || len(req.OTP) > 64 {
+		return store.User{}, wrong
+	}
+	mac := s.codeHMAC(conn.Name, identifier, req.Client.ClientID, strings.TrimSpace(req.OTP))
+	if _, err := s.Store.VerifyCode(ctx, conn.Name, identifier, mac, now); err != nil {
+		switch {
+		case errors.Is(err, store.ErrCodeExpired):
+			return store.User{}, errorf(CodeInvalidGrant, DescCodeExpired)
+		case errors.Is(err, store.ErrAttemptsExceeded):
+			return store.User{}, errorf(CodeInvalidGrant, DescMaxAttempts)
+		case errors.Is(err, store.ErrCodeWrong), errors.Is(err, store.ErrCodeStale), errors.Is(err, store.ErrCodeNotFound):
+			return store.User{}, wrong
+		default:
+			return store.User{}, fmt.Errorf("verify code: %w", err)
+		}
+	}
+	userID, err := NewObjectID()
+	if err != nil {
+		return store.User{}, err
+	}
+	u := store.User{
+		UserID:        conn.Strategy + "|" + userID,
+		Connection:    conn.Name,
+		Strategy:      conn.Strategy,
+		Identifier:    identifier,
+		Email:         identifier,
+		EmailVerified: true,
+		Name:          identifier,
+		Nickname:      nickname(identifier),
+		Picture:       Gravatar(identifier),
+		CreatedAt:     now,
+		UpdatedAt:     now,
+		LastLogin:     now,
+		LastIP:        req.IP,
+		LoginsCount:   1,
+	}
+	user, _, err := s.Store.LoginUser(ctx, u, !conn.Options.DisableSignup)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, errorf(CodeAccessDenied, DescSignupDisabled)
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("log user in: %w", err)
+	}
+	return user, nil
+}
+
+func wrongCodeDescription(conn *tenant.Connection) string {
+	if conn.Strategy == "sms" {
+		return DescWrongPhoneCode
+	}
+	return DescWrongEmailCode
+}
+
+// codeHMAC binds a code to its connection, identifier and client: a code sent
+// for one application cannot be redeemed by another.
+func (s *Service) codeHMAC(connection, identifier, clientID, code string) []byte {
+	m := hmac.New(sha256.New, s.HMACKey)
+	for _, part := range []string{connection, identifier, clientID, code} {
+		m.Write([]byte(part))
+		m.Write([]byte{0})
+	}
+	return m.Sum(nil)
+}
+
+// NewCode returns length decimal digits from crypto/rand, uniform over the
+// whole digit space.
+func NewCode(length int) (string, error) {
+	if length <= 0 {
+		length = 6
+	}
+	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(length)), nil)
+	n, err := rand.Int(rand.Reader, limit)
+	if err != nil {
+		return "", fmt.Errorf("generate code: %w", err)
+	}
+	return fmt.Sprintf("%0*s", length, n.String()), nil
+}
+
+// NewObjectID returns 24 random lowercase hex characters, the shape of
+// Auth0's ids.
+func NewObjectID() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+func nickname(email string) string {
+	if at := strings.IndexByte(email, '@'); at > 0 {
+		return email[:at]
+	}
+	return email
+}
+
+// Gravatar returns Auth0's default picture URL for an address.
+func Gravatar(email string) string {
+	sum := md5.Sum([]byte(email))
+	initials := email
+	if len(initials) > 2 {
+		initials = initials[:2]
+	}
+	fallback := "https://cdn.auth0.com/avatars/" + strings.ToLower(initials) + ".png"
+	return "https://s.gravatar.com/avatar/" + hex.EncodeToString(sum[:]) + "?s=480&r=pg&d=" + url.QueryEscape(fallback)
+}
+
+func encodeAuthParams(p map[string]any) ([]byte, error) {
+	if len(p) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encode authParams: %w", err)
+	}
+	return b, nil
+}

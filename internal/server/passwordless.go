@@ -1,0 +1,261 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/sesame-id/sesame/internal/passwordless"
+	"github.com/sesame-id/sesame/internal/tenant"
+)
+
+// startFields are the properties /passwordless/start accepts (spec §1.1).
+var startFields = []string{
+	"client_id", "client_secret", "client_assertion", "client_assertion_type",
+	"connection", "email", "phone_number", "send", "authParams", "captcha",
+}
+
+// sendValues are the accepted values of "send".
+var sendValues = []string{"link", "code", "link_ios", "link_android"}
+
+// startRequest is the decoded body of /passwordless/start.
+type startRequest struct {
+	ClientID            string
+	ClientSecret        string
+	ClientAssertion     string
+	ClientAssertionType string
+	Connection          string
+	Email               string
+	PhoneNumber         string
+	Send                string
+	AuthParams          map[string]any
+	Captcha             string
+}
+
+func startError(code, description string) *passwordless.Error {
+	return &passwordless.Error{Code: code, Description: description}
+}
+
+// readJSONObject reads a JSON object body, enforcing the content type and
+// the size limit, with Auth0's start-endpoint error shape.
+func readJSONObject(r *http.Request) (map[string]json.RawMessage, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return nil, startError("bad.request", "Content-Type must be application/json")
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, errBodyTooLarge
+		}
+		return nil, startError("bad.request", "could not read the request body")
+	}
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&raw); err != nil || raw == nil {
+		return nil, startError("bad.request", "the request body must be a JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, startError("bad.request", "the request body must be a single JSON object")
+	}
+	return raw, nil
+}
+
+// errBodyTooLarge is answered with 413.
+var errBodyTooLarge = startError("bad.request", "the request body is too large")
+
+// jsonType names the JSON type of a raw value the way Auth0's messages do.
+func jsonType(v json.RawMessage) string {
+	switch t := bytes.TrimSpace(v); {
+	case len(t) == 0:
+		return "undefined"
+	case t[0] == '"':
+		return "string"
+	case t[0] == '{':
+		return "object"
+	case t[0] == '[':
+		return "array"
+	case t[0] == 't' || t[0] == 'f':
+		return "boolean"
+	case t[0] == 'n':
+		return "null"
+	default:
+		return "number"
+	}
+}
+
+// decodeStart validates the shape of a start body (spec §1.3): unknown
+// properties, types, and the required client_id and connection.
+func decodeStart(raw map[string]json.RawMessage) (startRequest, error) {
+	var unknown []string
+	for k := range raw {
+		if !slices.Contains(startFields, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return startRequest{}, startError("bad.request", "the following properties are not allowed: "+strings.Join(unknown, ", "))
+	}
+	var req startRequest
+	str := func(name string, dst *string) error {
+		v, ok := raw[name]
+		if !ok || jsonType(v) == "null" {
+			return nil
+		}
+		if jsonType(v) != "string" {
+			code := "bad.request"
+			switch name {
+			case "client_id", "connection", "email", "phone_number", "send":
+				code = "bad." + name
+			}
+			return startError(code, "error in "+name+" - invalid type: "+jsonType(v)+" (expected string)")
+		}
+		return json.Unmarshal(v, dst)
+	}
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{
+		{"client_id", &req.ClientID}, {"client_secret", &req.ClientSecret},
+		{"client_assertion", &req.ClientAssertion}, {"client_assertion_type", &req.ClientAssertionType},
+		{"connection", &req.Connection}, {"email", &req.Email}, {"phone_number", &req.PhoneNumber},
+		{"send", &req.Send}, {"captcha", &req.Captcha},
+	} {
+		if err := str(f.name, f.dst); err != nil {
+			return startRequest{}, err
+		}
+	}
+	if v, ok := raw["authParams"]; ok && jsonType(v) != "null" {
+		if jsonType(v) != "object" {
+			return startRequest{}, startError("bad.authParams", "error in authParams - invalid type: "+jsonType(v)+" (expected object)")
+		}
+		if err := json.Unmarshal(v, &req.AuthParams); err != nil {
+			return startRequest{}, startError("bad.authParams", "error in authParams - invalid object")
+		}
+	}
+	if req.ClientID == "" {
+		return startRequest{}, startError("bad.client_id", "Missing required property: client_id")
+	}
+	if req.Connection == "" {
+		return startRequest{}, startError("bad.connection", "Missing required property: connection")
+	}
+	return req, nil
+}
+
+func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
+	raw, err := readJSONObject(r)
+	if err != nil {
+		if err == errBodyTooLarge {
+			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "bad.request", Description: errBodyTooLarge.Description})
+			return
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	req, err := decodeStart(raw)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t := s.Tenant()
+	client := t.Client(req.ClientID)
+	if client == nil {
+		s.writeError(w, r, startError("bad.client_id", "Unknown client: "+truncate(req.ClientID, 64)))
+		return
+	}
+	if req.ClientAssertion != "" || req.ClientAssertionType != "" || client.TokenEndpointAuthMethod == tenant.AuthPrivateKeyJWT {
+		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized_client", Description: "private_key_jwt client authentication is not supported yet"})
+		return
+	}
+	switch checkSecret(client, readClientCredentials(r, req.ClientID, req.ClientSecret)) {
+	case secretMissing:
+		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized_client", Description: "Client authentication is required"})
+		return
+	case secretWrong:
+		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized_client", Description: "Invalid client credentials"})
+		return
+	}
+
+	conn := t.Connection(req.Connection)
+	switch {
+	case conn == nil:
+		s.writeError(w, r, startError("bad.connection", "Connection does not exist"))
+		return
+	case conn.Strategy != "email" && conn.Strategy != "sms":
+		s.writeError(w, r, startError("bad.connection", "Invalid connection strategy. It must either be a passwordless connection"))
+		return
+	case !conn.EnabledFor(client.ClientID):
+		s.writeError(w, r, startError("bad.connection", "Connection is disabled"))
+		return
+	case conn.Strategy == "sms":
+		s.writeError(w, r, startError("bad.connection", "SMS connections are not available yet"))
+		return
+	}
+
+	email := passwordless.NormalizeEmail(req.Email)
+	if email == "" {
+		s.writeError(w, r, startError("bad.email", "Missing required property: email"))
+		return
+	}
+	if !passwordless.ValidEmail(email) {
+		s.writeError(w, r, startError("bad.email", "Object didn't pass validation for format email: "+truncate(req.Email, 254)))
+		return
+	}
+	send := req.Send
+	if send == "" {
+		send = "link" // Auth0's default (spec §1.1)
+	}
+	if !slices.Contains(sendValues, send) {
+		s.writeError(w, r, startError("bad.send", "No enum match for: "+truncate(send, 64)))
+		return
+	}
+	if send != "code" {
+		s.writeError(w, r, startError("bad.send", "Magic links are not available yet; use send: code"))
+		return
+	}
+
+	res, err := s.Passwordless.Start(r.Context(), passwordless.StartRequest{
+		Client:          client,
+		Connection:      conn,
+		EmailProvider:   t.EmailProvider,
+		Email:           req.Email,
+		Send:            send,
+		AuthParams:      req.AuthParams,
+		RequestLanguage: requestLanguage(r),
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"_id": res.ID, "email": res.Email, "email_verified": false})
+}
+
+// requestLanguage is the template language: x-request-language, else the
+// first Accept-Language tag.
+func requestLanguage(r *http.Request) string {
+	if l := strings.TrimSpace(r.Header.Get("X-Request-Language")); l != "" {
+		return truncate(l, 35)
+	}
+	al := r.Header.Get("Accept-Language")
+	if al == "" {
+		return ""
+	}
+	first, _, _ := strings.Cut(al, ",")
+	first, _, _ = strings.Cut(first, ";")
+	return truncate(strings.TrimSpace(first), 35)
+}
+
+// truncate keeps error messages that echo input short.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,155 @@
+// Package server is Sesame's HTTP layer: it decodes requests, authenticates
+// clients, resolves the caller's IP and turns domain errors into Auth0's
+// status codes and JSON error shapes. It is the only package that knows
+// about HTTP status codes for domain errors.
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/oauth"
+	"github.com/sesame-id/sesame/internal/passwordless"
+	"github.com/sesame-id/sesame/internal/tenant"
+	"github.com/sesame-id/sesame/internal/token"
+)
+
+// MaxBodyBytes is the largest request body any endpoint reads.
+const MaxBodyBytes = 64 << 10
+
+// Server serves Sesame's HTTP API.
+type Server struct {
+	Issuer       string // public URL with a trailing slash
+	Passwordless *passwordless.Service
+	OAuth        *oauth.Server
+	Keys         *token.Keys
+	Logger       *slog.Logger
+	Now          func() time.Time
+
+	tenant atomic.Pointer[tenant.Tenant]
+}
+
+// SetTenant replaces the configuration the server works from.
+func (s *Server) SetTenant(t *tenant.Tenant) { s.tenant.Store(t) }
+
+// Tenant returns the configuration the server works from.
+func (s *Server) Tenant() *tenant.Tenant { return s.tenant.Load() }
+
+// Handler returns the HTTP handler with every route and the common
+// middleware (panic recovery, body limit, access log).
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /passwordless/start", s.handleStart)
+	mux.HandleFunc("POST /oauth/token", s.handleToken)
+	mux.HandleFunc("POST /oauth/revoke", s.handleRevoke)
+	mux.HandleFunc("GET /userinfo", s.handleUserInfo)
+	mux.HandleFunc("POST /userinfo", s.handleUserInfo)
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
+	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	return s.middleware(mux)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				if rec.status == 0 {
+					writeJSON(rec, http.StatusInternalServerError, errorBody{Error: "server_error", Description: "internal error"})
+				}
+			}
+			// The path only: query strings may carry codes and tokens.
+			s.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+				"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", s.callerIP(r))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// callerIP is the TCP peer's address.
+func (s *Server) callerIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+	URI         string `json:"error_uri,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":"server_error","error_description":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// writeError renders any error in Auth0's shape. Errors that are not domain
+// errors are logged and answered with a generic 500 that reveals nothing.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var oe *oauth.Error
+	if errors.As(err, &oe) {
+		if oe.Status == http.StatusUnauthorized && oe.Code == "invalid_client" {
+			if _, _, basic := r.BasicAuth(); basic {
+				w.Header().Set("WWW-Authenticate", `Basic realm="sesame"`)
+			}
+		}
+		writeJSON(w, oe.Status, errorBody{Error: oe.Code, Description: oe.Description, URI: oe.URI})
+		return
+	}
+	var pe *passwordless.Error
+	if errors.As(err, &pe) {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: pe.Code, Description: pe.Description})
+		return
+	}
+	s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeJSON(w, http.StatusInternalServerError, errorBody{Error: "server_error", Description: "internal error"})
+}
+
+// noStore marks a response that carries tokens or secrets.
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}

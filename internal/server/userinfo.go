@@ -1,0 +1,57 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/sesame-id/sesame/internal/oauth"
+	"github.com/sesame-id/sesame/internal/store"
+	"github.com/sesame-id/sesame/internal/token"
+)
+
+// handleUserInfo answers the OIDC claims of the access token's user, filtered
+// by the token's scope.
+func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	raw, ok := bearerToken(r)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="sesame"`)
+		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		return
+	}
+	claims, err := s.Keys.VerifyAccessToken(raw, s.Issuer, s.OAuth.UserInfoAudience(), s.Now())
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="sesame", error="invalid_token"`)
+		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		return
+	}
+	if !token.HasScope(claims.Scope, "openid") {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="sesame", error="insufficient_scope", scope="openid"`)
+		http.Error(w, "Forbidden", http.StatusForbidden)
+		return
+	}
+	user, err := s.OAuth.Store.User(r.Context(), claims.Subject)
+	if errors.Is(err, store.ErrNotFound) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="sesame", error="invalid_token"`)
+		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body := oauth.UserClaims(user, claims.Scope)
+	body["sub"] = user.UserID
+	writeJSON(w, http.StatusOK, body)
+}
+
+// bearerToken reads "Authorization: Bearer <token>".
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, value, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	value = strings.TrimSpace(value)
+	return value, value != ""
+}

@@ -1,0 +1,50 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/sesame-id/sesame/internal/tenant"
+)
+
+// discovery is the OpenID Provider Metadata document. It advertises only
+// what exists: endpoints appear here as the issues that build them land.
+type discovery struct {
+	Issuer                            string   `json:"issuer"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	UserinfoEndpoint                  string   `json:"userinfo_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	RevocationEndpoint                string   `json:"revocation_endpoint"`
+	ScopesSupported                   []string `json:"scopes_supported"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	SubjectTypesSupported             []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	ClaimsSupported                   []string `json:"claims_supported"`
+	RequestURIParameterSupported      bool     `json:"request_uri_parameter_supported"`
+}
+
+func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, discovery{
+		Issuer:                            s.Issuer,
+		TokenEndpoint:                     s.Issuer + "oauth/token",
+		UserinfoEndpoint:                  s.Issuer + "userinfo",
+		JWKSURI:                           s.Issuer + ".well-known/jwks.json",
+		RevocationEndpoint:                s.Issuer + "oauth/revoke",
+		ScopesSupported:                   []string{"openid", "profile", "email", "phone", "offline_access"},
+		ResponseTypesSupported:            []string{}, // no /authorize yet
+		GrantTypesSupported:               []string{tenant.GrantPasswordlessOTP, tenant.GrantRefreshToken},
+		SubjectTypesSupported:             []string{"public"},
+		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
+		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
+		ClaimsSupported: []string{"aud", "auth_time", "email", "email_verified", "exp", "iat", "iss",
+			"name", "nickname", "nonce", "phone_number", "phone_number_verified", "picture", "sub", "updated_at"},
+	})
+}
+
+func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(s.Keys.JWKS())
+}

@@ -1,0 +1,146 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/store"
+)
+
+// CreateCode replaces the live code of code's connection and identifier with
+// code and queues msg, in one transaction. A duplicate code or message ID
+// fails with store.ErrAlreadyExists.
+func (s *Store) CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE codes SET state = 'replaced'
+			WHERE connection = ? AND identifier = ? AND state = 'live'`,
+			code.Connection, code.Identifier); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO codes
+			(id, connection, identifier, code_hmac, client_id, send, auth_params,
+			 created_at, expires_at, attempts, max_tries, state)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'live')`,
+			code.ID, code.Connection, code.Identifier, code.CodeHMAC, code.ClientID, code.Send,
+			nullBytes(code.AuthParams), ms(code.CreatedAt), ms(code.ExpiresAt), code.Attempts, code.MaxTries)
+		if err != nil {
+			return duplicate(err, "code %q", code.ID)
+		}
+		if msg != nil {
+			return insertOutbox(ctx, tx, msg)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create code: %w", err)
+	}
+	return nil
+}
+
+// VerifyCode checks codeHMAC against the live code and consumes it on
+// success.
+func (s *Store) VerifyCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time) (store.Code, error) {
+	return s.checkCode(ctx, connection, identifier, codeHMAC, now, true)
+}
+
+// CheckCode checks codeHMAC against the live code without consuming it.
+func (s *Store) CheckCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time) (store.Code, error) {
+	return s.checkCode(ctx, connection, identifier, codeHMAC, now, false)
+}
+
+// checkCode is VerifyCode and CheckCode. The comparison happens in Go,
+// constant-time, inside the immediate transaction that also counts the try
+// or consumes the code. The outcomes, in order of precedence:
+//
+//	live code, tries used up               -> ErrAttemptsExceeded
+//	value is not the live code's but matches
+//	  a used or replaced code              -> ErrCodeStale (not counted)
+//	live code expired (now >= ExpiresAt)   -> ErrCodeExpired (not counted)
+//	value matches                          -> success (consumed if consume)
+//	otherwise                              -> ErrCodeWrong (one try used)
+//	no live code: stale match              -> ErrCodeStale, else ErrCodeNotFound
+func (s *Store) checkCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time, consume bool) (store.Code, error) {
+	var (
+		result  store.Code
+		outcome error
+	)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT seq, id, code_hmac, client_id, send, auth_params,
+				created_at, expires_at, attempts, max_tries, state
+			FROM codes WHERE connection = ? AND identifier = ? ORDER BY seq DESC`, connection, identifier)
+		if err != nil {
+			return err
+		}
+		var (
+			live       *store.Code
+			liveSeq    int64
+			staleMatch bool
+		)
+		for rows.Next() {
+			var (
+				c                store.Code
+				seq              int64
+				created, expires int64
+				state            string
+			)
+			if err := rows.Scan(&seq, &c.ID, &c.CodeHMAC, &c.ClientID, &c.Send, &c.AuthParams,
+				&created, &expires, &c.Attempts, &c.MaxTries, &state); err != nil {
+				rows.Close()
+				return err
+			}
+			c.Connection, c.Identifier = connection, identifier
+			c.CreatedAt, c.ExpiresAt = fromMS(created), fromMS(expires)
+			if state == "live" {
+				live, liveSeq = &c, seq
+				continue
+			}
+			if subtle.ConstantTimeCompare(c.CodeHMAC, codeHMAC) == 1 {
+				staleMatch = true
+			}
+		}
+		if err := closeRows(rows); err != nil {
+			return err
+		}
+
+		if live == nil {
+			if staleMatch {
+				outcome = store.ErrCodeStale
+			} else {
+				outcome = store.ErrCodeNotFound
+			}
+			return nil
+		}
+		match := subtle.ConstantTimeCompare(live.CodeHMAC, codeHMAC) == 1
+		switch {
+		case live.Attempts >= live.MaxTries:
+			outcome = store.ErrAttemptsExceeded
+		case !match && staleMatch:
+			outcome = store.ErrCodeStale
+		case !now.Before(live.ExpiresAt):
+			outcome = store.ErrCodeExpired
+		case match:
+			if consume {
+				if _, err := tx.ExecContext(ctx, `UPDATE codes SET state = 'used' WHERE seq = ?`, liveSeq); err != nil {
+					return err
+				}
+			}
+			result = *live
+		default:
+			if _, err := tx.ExecContext(ctx, `UPDATE codes SET attempts = attempts + 1 WHERE seq = ?`, liveSeq); err != nil {
+				return err
+			}
+			outcome = store.ErrCodeWrong
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Code{}, fmt.Errorf("sqlite: verify code: %w", err)
+	}
+	if outcome != nil {
+		return store.Code{}, outcome
+	}
+	return result, nil
+}

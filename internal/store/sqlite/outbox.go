@@ -1,0 +1,149 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/store"
+)
+
+// insertOutbox queues msg. An empty Status means pending; a zero NextAttempt
+// means due at once; a zero NotAfter means it never expires.
+func insertOutbox(ctx context.Context, tx *sql.Tx, msg *store.OutboxMessage) error {
+	status := msg.Status
+	if status == "" {
+		status = store.OutboxPending
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox
+		(id, kind, recipient, payload, not_after, attempts, next_attempt, status, last_error, created_at, sent_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		msg.ID, msg.Kind, msg.Recipient, nullBytes(msg.Payload), ms(msg.NotAfter), msg.Attempts,
+		ms(msg.NextAttempt), status, msg.LastError, ms(msg.CreatedAt), ms(msg.SentAt))
+	return duplicate(err, "outbox message %q", msg.ID)
+}
+
+const outboxColumns = `id, kind, recipient, payload, not_after, attempts, next_attempt,
+	status, last_error, created_at, sent_at`
+
+func scanOutbox(row interface{ Scan(...any) error }) (store.OutboxMessage, error) {
+	var m store.OutboxMessage
+	var notAfter, next, created, sent int64
+	err := row.Scan(&m.ID, &m.Kind, &m.Recipient, &m.Payload, &notAfter, &m.Attempts, &next,
+		&m.Status, &m.LastError, &created, &sent)
+	m.NotAfter, m.NextAttempt = fromMS(notAfter), fromMS(next)
+	m.CreatedAt, m.SentAt = fromMS(created), fromMS(sent)
+	return m, err
+}
+
+// ClaimOutbox leases up to limit pending messages due at now (NextAttempt <=
+// now), oldest due first, by moving their NextAttempt to now+lease; the
+// returned messages carry that lease end. Pending messages with
+// now >= NotAfter are first marked expired and their payload dropped.
+func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.OutboxMessage, error) {
+	n := ms(now)
+	var msgs []store.OutboxMessage
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'expired', payload = NULL
+			WHERE status = 'pending' AND not_after <> 0 AND not_after <= ?`, n); err != nil {
+			return err
+		}
+		if limit <= 0 {
+			return nil
+		}
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET next_attempt = ?
+			WHERE id IN (SELECT id FROM outbox
+				WHERE status = 'pending' AND next_attempt <= ?
+				ORDER BY next_attempt, created_at, id LIMIT ?)
+			RETURNING `+outboxColumns, n+lease.Milliseconds(), n, limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			m, err := scanOutbox(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			msgs = append(msgs, m)
+		}
+		return closeRows(rows)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim outbox: %w", err)
+	}
+	// RETURNING does not keep the subquery's order.
+	sort.Slice(msgs, func(i, j int) bool {
+		if !msgs[i].CreatedAt.Equal(msgs[j].CreatedAt) {
+			return msgs[i].CreatedAt.Before(msgs[j].CreatedAt)
+		}
+		return msgs[i].ID < msgs[j].ID
+	})
+	return msgs, nil
+}
+
+// CompleteOutbox marks the message sent at now and drops its payload.
+func (s *Store) CompleteOutbox(ctx context.Context, id string, now time.Time) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', payload = NULL, sent_at = ?
+			WHERE id = ?`, ms(now), id)
+		return notFoundIfNone(res, err)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: complete outbox %q: %w", id, err)
+	}
+	return nil
+}
+
+// RetryOutbox counts a failed attempt and schedules the next one at next, or
+// with giveUp marks the message failed and drops its payload.
+func (s *Store) RetryOutbox(ctx context.Context, id string, lastErr string, next time.Time, giveUp bool) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var res sql.Result
+		var err error
+		if giveUp {
+			res, err = tx.ExecContext(ctx, `UPDATE outbox
+				SET status = 'failed', payload = NULL, attempts = attempts + 1, last_error = ?, next_attempt = ?
+				WHERE id = ?`, lastErr, ms(next), id)
+		} else {
+			res, err = tx.ExecContext(ctx, `UPDATE outbox
+				SET attempts = attempts + 1, last_error = ?, next_attempt = ?
+				WHERE id = ?`, lastErr, ms(next), id)
+		}
+		return notFoundIfNone(res, err)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: retry outbox %q: %w", id, err)
+	}
+	return nil
+}
+
+// OutboxMessage returns one message.
+func (s *Store) OutboxMessage(ctx context.Context, id string) (store.OutboxMessage, error) {
+	m, err := scanOutbox(s.r.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return store.OutboxMessage{}, fmt.Errorf("sqlite: outbox message %q: %w", id, err)
+	}
+	return m, nil
+}
+
+// notFoundIfNone turns an UPDATE that matched no row into store.ErrNotFound.
+func notFoundIfNone(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}

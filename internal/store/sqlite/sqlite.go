@@ -1,0 +1,273 @@
+// Package sqlite is the embedded SQLite backend of the store, built on the
+// pure-Go driver modernc.org/sqlite.
+//
+// A Store keeps two connection pools on one database file: a single writer
+// connection whose transactions start with BEGIN IMMEDIATE, so that a write
+// transaction holds the database's write lock from its first statement and
+// never fails to upgrade a read lock, and a pool of query-only readers. Several
+// Stores (several processes) may share one file: they queue on SQLite's lock,
+// waiting up to the busy timeout.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/sesame-id/sesame/internal/store"
+)
+
+// busyTimeout is how long a statement waits for another connection (or
+// process) to release the write lock before failing with SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
+
+// readers is the size of the read pool.
+const readers = 4
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a store.Store on one SQLite database file.
+type Store struct {
+	w *sql.DB // one connection, BEGIN IMMEDIATE
+	r *sql.DB // query-only readers
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating it if needed) the SQLite database at path. Call
+// Migrate before using the Store. path must name a file: an in-memory
+// database would not be shared between the writer and the readers.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") || path == ":memory:" {
+		return nil, fmt.Errorf("sqlite: open %q: need a plain file path", path)
+	}
+	params := url.Values{}
+	params.Add("_pragma", "busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
+	params.Add("_pragma", "journal_mode(WAL)")
+	params.Add("_pragma", "synchronous(NORMAL)")
+	params.Add("_pragma", "foreign_keys(1)")
+
+	wparams := cloneValues(params)
+	wparams.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", path+"?"+wparams.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// Connect the writer first: it is the connection that switches a new
+	// file to WAL, which the readers (query-only) cannot do.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+
+	rparams := cloneValues(params)
+	rparams.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", path+"?"+rparams.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	if err := r.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return &Store{w: w, r: r}, nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	c := url.Values{}
+	for k, vs := range v {
+		c[k] = append([]string(nil), vs...)
+	}
+	return c
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// Migrate applies every embedded migration not yet recorded in
+// schema_migrations, each in its own immediate transaction, so that
+// concurrent starters apply each migration exactly once.
+func (s *Store) Migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	type migration struct {
+		version int
+		name    string
+	}
+	var ms []migration
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		num, _, _ := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			return fmt.Errorf("sqlite: migrate: bad migration name %q", base)
+		}
+		ms = append(ms, migration{v, name})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+
+	for _, m := range ms {
+		body, err := migrations.ReadFile(m.name)
+		if err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		err = s.write(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+				version    INTEGER PRIMARY KEY,
+				applied_at INTEGER NOT NULL
+			) STRICT`); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+				m.version, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sqlite: migrate %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// write runs fn in one BEGIN IMMEDIATE transaction on the writer connection
+// and commits when fn returns nil. Domain outcomes that must still commit
+// (a counted wrong try, a revoked family) are returned by fn's caller through
+// a captured variable, not as fn's error.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	// Deferred so that a panic in fn (UpdateTenant runs the caller's code)
+	// cannot leave the only writer connection inside a transaction.
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// read runs fn in one read transaction, so that several queries see one
+// snapshot of the database.
+func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// PurgeExpired deletes what is past any use at now:
+//   - codes 24 hours after they expired (until then a used or replaced code
+//     still answers ErrCodeStale and an expired one ErrCodeExpired);
+//   - outbox rows that are sent, expired or failed, 24 hours after they were
+//     created or sent, whichever is later, and pending rows 24 hours after
+//     their NotAfter (no worker claimed them in time);
+//   - refresh tokens past their ExpiresAt, and revoked ones 24 hours after
+//     they were revoked.
+func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
+	n := ms(now)
+	grace := purgeGrace.Milliseconds()
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE expires_at <= ?`, n-grace); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox
+			WHERE (status <> 'pending' AND max(created_at, sent_at) <= ?)
+			   OR (status = 'pending' AND not_after <> 0 AND not_after <= ?)`, n-grace, n-grace); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens
+			WHERE (expires_at <> 0 AND expires_at <= ?)
+			   OR (revoked_at <> 0 AND revoked_at <= ?)`, n, n-grace)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: purge: %w", err)
+	}
+	return nil
+}
+
+// purgeGrace is how long dead codes, finished outbox rows and revoked refresh
+// tokens are kept before PurgeExpired deletes them.
+const purgeGrace = 24 * time.Hour
+
+// ms converts a time to the stored form: unix milliseconds, 0 for the zero
+// time.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMS converts a stored time back; 0 is the zero time.
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// isConstraint reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isConstraint(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return true
+	}
+	return false
+}
+
+// nullBytes keeps a nil slice NULL and an empty one an empty BLOB.
+func nullBytes(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

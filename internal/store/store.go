@@ -1,0 +1,248 @@
+// Package store defines the one persistence interface of Sesame, its plain
+// records and its sentinel errors. Backends live in sub-packages (sqlite, and
+// later postgres) and are all held to the same conformance suite in storetest.
+//
+// Everything that must be atomic (consuming a code, counting an attempt,
+// rotating a refresh token, claiming an outbox row) is a single method here, so
+// that two replicas on one database behave like one server.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors shared by every backend.
+var (
+	ErrNotFound      = errors.New("store: not found")
+	ErrAlreadyExists = errors.New("store: already exists")
+
+	// Outcomes of VerifyCode.
+	ErrCodeNotFound     = errors.New("store: no live code for this identifier")
+	ErrCodeExpired      = errors.New("store: code expired")
+	ErrCodeWrong        = errors.New("store: wrong code")
+	ErrCodeStale        = errors.New("store: code already used or replaced")
+	ErrAttemptsExceeded = errors.New("store: too many wrong attempts")
+
+	// Outcomes of refresh token operations.
+	ErrTokenRevoked = errors.New("store: refresh token revoked")
+	ErrTokenReused  = errors.New("store: rotated refresh token reused")
+)
+
+// Store is implemented by every backend. Methods take the current time from
+// the caller so that tests can control the clock.
+type Store interface {
+	// Migrate brings the schema up to date. It is safe to call from several
+	// processes at once: exactly one applies each migration.
+	Migrate(ctx context.Context) error
+	Close() error
+
+	// UpdateTenant runs fn on the stored tenant configuration inside one
+	// exclusive transaction and writes back what fn leaves in the state.
+	// Objects removed from the state are deleted. If fn returns an error
+	// nothing is written.
+	UpdateTenant(ctx context.Context, fn func(*TenantState) error) error
+	// Tenant returns the stored tenant configuration.
+	Tenant(ctx context.Context) (TenantState, error)
+
+	// EnsureSecret stores candidate under name unless a value already exists,
+	// and returns the value that is stored. Concurrent callers all get the
+	// same value.
+	EnsureSecret(ctx context.Context, name string, candidate []byte) ([]byte, error)
+
+	// EnsureSigningKey stores candidate as the active signing key unless an
+	// active key exists, and returns the active key.
+	EnsureSigningKey(ctx context.Context, candidate SigningKey) (SigningKey, error)
+	// SigningKeys returns every key that is not retired, newest first.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+
+	// CreateCode stores a new one-time code, kills every earlier live code
+	// for the same connection and identifier, and, when msg is not nil,
+	// queues msg in the outbox, all in one transaction.
+	CreateCode(ctx context.Context, code Code, msg *OutboxMessage) error
+	// VerifyCode checks codeHMAC against the live code for connection and
+	// identifier at time now, atomically. On success the code is consumed
+	// and returned. Otherwise it returns ErrCodeNotFound, ErrCodeExpired,
+	// ErrAttemptsExceeded (the code had no tries left), ErrCodeStale (the
+	// value matches a code that was used or replaced; nothing is counted)
+	// or ErrCodeWrong (one try was used up).
+	VerifyCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time) (Code, error)
+	// CheckCode is VerifyCode without consuming a correct code: a wrong
+	// value still uses up one try.
+	CheckCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time) (Code, error)
+
+	// ClaimOutbox leases up to limit messages that are due at now for
+	// lease, so that no other worker takes them meanwhile. Messages whose
+	// NotAfter has passed are marked expired instead of being returned.
+	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error)
+	// CompleteOutbox marks a claimed message as sent and forgets its payload.
+	CompleteOutbox(ctx context.Context, id string, now time.Time) error
+	// RetryOutbox records a failed attempt and schedules the next one at
+	// next; when giveUp is true the message is marked failed for good and
+	// its payload is forgotten.
+	RetryOutbox(ctx context.Context, id string, lastErr string, next time.Time, giveUp bool) error
+	// OutboxMessage returns one message, for tests and operators.
+	OutboxMessage(ctx context.Context, id string) (OutboxMessage, error)
+
+	// LoginUser records a successful login for the user identified by
+	// (Connection, Identifier): it creates the user from u when absent and
+	// allowSignup is true (ErrNotFound otherwise), and updates the login
+	// fields (LastLogin, LastIP, LoginsCount, verified flags) when present.
+	// It returns the stored user and whether it was created.
+	LoginUser(ctx context.Context, u User, allowSignup bool) (User, bool, error)
+	// User returns a user by user_id.
+	User(ctx context.Context, userID string) (User, error)
+	// UserByIdentifier returns a user by connection and normalised identifier.
+	UserByIdentifier(ctx context.Context, connection, identifier string) (User, error)
+
+	// CreateRefreshToken stores a new refresh token.
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	// UseRefreshToken looks up the token by hash at time now. With rotate
+	// set it atomically marks the token rotated and stores next in its
+	// family; presenting a rotated token again after leeway revokes the whole
+	// family and returns ErrTokenReused. It returns the token presented.
+	UseRefreshToken(ctx context.Context, hash []byte, now time.Time, rotate bool, leeway time.Duration, next *RefreshToken) (RefreshToken, error)
+	// RefreshToken returns the token with this hash, whatever its state
+	// (revoked, rotated or expired tokens included), or ErrNotFound.
+	RefreshToken(ctx context.Context, hash []byte) (RefreshToken, error)
+	// RevokeRefreshToken revokes the family of the token with this hash,
+	// provided it belongs to clientID. Unknown tokens return ErrNotFound.
+	RevokeRefreshToken(ctx context.Context, hash []byte, clientID string, now time.Time) error
+
+	// PurgeExpired deletes codes, outbox rows and refresh tokens that are
+	// past any use at now.
+	PurgeExpired(ctx context.Context, now time.Time) error
+}
+
+// TenantState is the whole stored tenant configuration. The configuration
+// bodies are JSON documents in Auth0's Management API shape; the store does
+// not interpret them.
+type TenantState struct {
+	Clients         []ClientRecord
+	Connections     []ConnectionRecord
+	ResourceServers []ResourceServerRecord
+	ClientGrants    []ClientGrantRecord
+	// EmailProvider is the JSON document of the email provider, or nil.
+	EmailProvider []byte
+}
+
+// ClientRecord is one application.
+type ClientRecord struct {
+	ClientID   string
+	Name       string
+	SecretHash []byte // SHA-256 of the client secret; nil for none
+	Data       []byte // JSON, Management API shape, without the secret
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// ConnectionRecord is one connection.
+type ConnectionRecord struct {
+	ID        string
+	Name      string
+	Strategy  string
+	Data      []byte
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ResourceServerRecord is one API.
+type ResourceServerRecord struct {
+	ID         string
+	Identifier string
+	Data       []byte
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// ClientGrantRecord grants a client access to an API.
+type ClientGrantRecord struct {
+	ID        string
+	ClientID  string
+	Audience  string
+	Data      []byte
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// SigningKey is a private key used to sign tokens.
+type SigningKey struct {
+	KID        string
+	Algorithm  string // RS256
+	PrivatePEM []byte // PKCS#8 PEM
+	CreatedAt  time.Time
+}
+
+// Code is one passwordless one-time code (and the magic link that carries it).
+type Code struct {
+	ID         string // 24 hex characters, the _id of the start response
+	Connection string
+	Identifier string // normalised email or E.164 number
+	CodeHMAC   []byte
+	ClientID   string
+	Send       string
+	AuthParams []byte // JSON object, or nil
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	Attempts   int // wrong tries used so far
+	MaxTries   int
+}
+
+// OutboxMessage is a message waiting to be delivered by the delivery worker.
+type OutboxMessage struct {
+	ID          string
+	Kind        string // "email" or "sms"
+	Recipient   string
+	Payload     []byte // sealed by the delivery package; nil once sent
+	NotAfter    time.Time
+	Attempts    int
+	NextAttempt time.Time
+	Status      string // pending, sent, failed, expired
+	LastError   string
+	CreatedAt   time.Time
+	SentAt      time.Time
+}
+
+// Outbox message statuses.
+const (
+	OutboxPending = "pending"
+	OutboxSent    = "sent"
+	OutboxFailed  = "failed"
+	OutboxExpired = "expired"
+)
+
+// User is an end user created by a passwordless login.
+type User struct {
+	UserID        string // "<strategy>|<24 hex>"
+	Connection    string
+	Strategy      string
+	Identifier    string // normalised email or E.164 number
+	Email         string
+	EmailVerified bool
+	PhoneNumber   string
+	PhoneVerified bool
+	Name          string
+	Nickname      string
+	Picture       string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	LastLogin     time.Time
+	LastIP        string
+	LoginsCount   int
+}
+
+// RefreshToken is stored by the SHA-256 of its value.
+type RefreshToken struct {
+	ID        string
+	Hash      []byte
+	FamilyID  string
+	ClientID  string
+	UserID    string
+	Scope     string
+	Audience  string
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero for no absolute expiry
+	RotatedAt time.Time // zero while current
+	RevokedAt time.Time // zero while valid
+}

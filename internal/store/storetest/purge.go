@@ -1,0 +1,141 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/store"
+)
+
+// purgeGrace is how long the suite expects dead rows to be kept: a used or
+// replaced code must still answer ErrCodeStale (and an expired one
+// ErrCodeExpired) for a day after it expired, and finished outbox rows stay a
+// day for operators to look at.
+const purgeGrace = 24 * time.Hour
+
+func purge(t *testing.T, st store.Store, now time.Time) {
+	t.Helper()
+	if err := st.PurgeExpired(ctx(t), now); err != nil {
+		t.Fatalf("PurgeExpired at %v: %v", now.Sub(t0), err)
+	}
+}
+
+func checkMessageGone(t *testing.T, st store.Store, id string, gone bool) {
+	t.Helper()
+	_, err := st.OutboxMessage(ctx(t), id)
+	switch {
+	case gone && !errors.Is(err, store.ErrNotFound):
+		t.Errorf("message %s: OutboxMessage = %v, want it purged (ErrNotFound)", id, err)
+	case !gone && err != nil:
+		t.Errorf("message %s: OutboxMessage = %v, want it kept", id, err)
+	}
+}
+
+func checkTokenGone(t *testing.T, st store.Store, value string, gone bool) {
+	t.Helper()
+	_, err := st.RefreshToken(ctx(t), tokenHash(value))
+	switch {
+	case gone && !errors.Is(err, store.ErrNotFound):
+		t.Errorf("token %s: RefreshToken = %v, want it purged (ErrNotFound)", value, err)
+	case !gone && err != nil:
+		t.Errorf("token %s: RefreshToken = %v, want it kept", value, err)
+	}
+}
+
+var purgeTests = []test{
+	{"DeadCodesLastADayPastExpiry", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		createCode(t, st, newCode("c1", "email", "a@example.com", "111111", t0), nil) // replaced
+		createCode(t, st, newCode("c2", "email", "a@example.com", "222222", t0), nil) // used
+		verify(t, st, "email", "a@example.com", "222222", t0, nil)
+		createCode(t, st, newCode("c3", "email", "b@example.com", "333333", t0), nil) // expires
+		expiry := t0.Add(codeLifetime)
+
+		purge(t, st, expiry.Add(purgeGrace-time.Millisecond))
+		verify(t, st, "email", "a@example.com", "111111", expiry, store.ErrCodeStale)
+		verify(t, st, "email", "a@example.com", "222222", expiry, store.ErrCodeStale)
+		verify(t, st, "email", "b@example.com", "333333", expiry, store.ErrCodeExpired)
+
+		purge(t, st, expiry.Add(purgeGrace))
+		verify(t, st, "email", "a@example.com", "111111", expiry, store.ErrCodeNotFound)
+		verify(t, st, "email", "a@example.com", "222222", expiry, store.ErrCodeNotFound)
+		verify(t, st, "email", "b@example.com", "333333", expiry, store.ErrCodeNotFound)
+	}},
+	{"LiveCodesAreKept", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		c := newCode("c1", "email", "a@example.com", "111111", t0)
+		c.ExpiresAt = t0.Add(72 * time.Hour)
+		createCode(t, st, c, nil)
+		purge(t, st, t0.Add(48*time.Hour))
+		verify(t, st, "email", "a@example.com", "111111", t0.Add(48*time.Hour), nil)
+	}},
+	{"FinishedMessagesLastADay", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		queue(t, st, newMessage("sent", t0))
+		queue(t, st, newMessage("failed", t0))
+		queue(t, st, newMessage("expired", t0))
+		slow := newMessage("pending", t0)
+		slow.NotAfter = time.Time{}
+		queue(t, st, slow)
+
+		sentAt := t0.Add(time.Hour)
+		if err := st.CompleteOutbox(ctx(t), "sent", sentAt); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RetryOutbox(ctx(t), "failed", "gave up", t0.Add(time.Minute), true); err != nil {
+			t.Fatal(err)
+		}
+		// Claiming past NotAfter expires "expired"; the others are not due.
+		checkClaim(t, st, t0.Add(codeLifetime), lease, 1, "pending")
+
+		purge(t, st, t0.Add(purgeGrace-time.Millisecond))
+		for _, id := range []string{"sent", "failed", "expired", "pending"} {
+			checkMessageGone(t, st, id, false)
+		}
+		purge(t, st, t0.Add(purgeGrace))
+		checkMessageGone(t, st, "failed", true)
+		checkMessageGone(t, st, "expired", true)
+		checkMessageGone(t, st, "sent", false) // a day after it was sent
+		purge(t, st, sentAt.Add(purgeGrace))
+		checkMessageGone(t, st, "sent", true)
+		purge(t, st, t0.Add(365*24*time.Hour))
+		checkMessageGone(t, st, "pending", false)
+	}},
+	{"UnclaimedPendingMessagesGoADayAfterNotAfter", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		m := newMessage("m1", t0)
+		queue(t, st, m)
+		purge(t, st, m.NotAfter.Add(purgeGrace-time.Millisecond))
+		checkMessageGone(t, st, "m1", false)
+		purge(t, st, m.NotAfter.Add(purgeGrace))
+		checkMessageGone(t, st, "m1", true)
+	}},
+	{"RefreshTokensGoAtExpiryOrADayAfterRevocation", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		expiring := newToken("expiring", "", t0)
+		expiring.ExpiresAt = t0.Add(time.Hour)
+		createToken(t, st, expiring)
+		createToken(t, st, newToken("forever", "", t0))
+		createToken(t, st, newToken("rotated", "", t0))
+		use(t, st, "rotated", t0, true, 0, nextToken("current", t0), nil)
+		createToken(t, st, newToken("revoked", "", t0))
+		if err := st.RevokeRefreshToken(ctx(t), tokenHash("revoked"), "cli-a", t0); err != nil {
+			t.Fatal(err)
+		}
+
+		purge(t, st, t0.Add(time.Hour-time.Millisecond))
+		for _, v := range []string{"expiring", "forever", "rotated", "current", "revoked"} {
+			checkTokenGone(t, st, v, false)
+		}
+		purge(t, st, t0.Add(time.Hour))
+		checkTokenGone(t, st, "expiring", true)
+		purge(t, st, t0.Add(purgeGrace))
+		checkTokenGone(t, st, "revoked", true)
+		// Rotated tokens stay for reuse detection; current ones stay.
+		purge(t, st, t0.Add(365*24*time.Hour))
+		for _, v := range []string{"forever", "rotated", "current"} {
+			checkTokenGone(t, st, v, false)
+		}
+	}},
+}

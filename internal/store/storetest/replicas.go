@@ -1,0 +1,233 @@
+package storetest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/sesame-id/sesame/internal/store"
+)
+
+// replicas is how many Stores share the database in RunReplicas.
+const replicas = 4
+
+// RunReplicas runs the tests that need several Stores on one database, as
+// replicas (or processes) of Sesame have: each sees the others' writes and
+// the atomic operations stay atomic across them. newReplicas returns n
+// Stores on one fresh, empty database that has not been migrated, and
+// arranges (t.Cleanup) for them to be closed.
+func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Store) {
+	open := func(t *testing.T) []store.Store {
+		t.Helper()
+		sts := newReplicas(t, replicas)
+		for _, st := range sts {
+			if err := st.Migrate(ctx(t)); err != nil {
+				t.Fatalf("Migrate: %v", err)
+			}
+		}
+		return sts
+	}
+	// on returns the Store goroutine i uses.
+	on := func(sts []store.Store, i int) store.Store { return sts[i%len(sts)] }
+
+	t.Run("ConcurrentMigrateOnFreshDatabase", func(t *testing.T) {
+		sts := newReplicas(t, replicas)
+		errs := make([]error, workers)
+		parallel(workers, func(i int) { errs[i] = on(sts, i).Migrate(ctx(t)) })
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("Migrate %d: %v", i, err)
+			}
+		}
+		for i, st := range sts {
+			if _, err := st.EnsureSecret(ctx(t), "hmac", []byte("x")); err != nil {
+				t.Errorf("replica %d unusable after concurrent Migrate: %v", i, err)
+			}
+		}
+	})
+
+	t.Run("SeeEachOthersWrites", func(t *testing.T) {
+		sts := open(t)
+		a, b := sts[0], sts[1]
+		setTenant(t, a, sampleTenant())
+		checkTenant(t, b, inUTC(sampleTenant()))
+
+		createCode(t, a, newCode("c1", "email", "a@example.com", "123456", t0), nil)
+		verify(t, b, "email", "a@example.com", "000000", t0, store.ErrCodeWrong)
+		checkAttempts(t, verify(t, b, "email", "a@example.com", "123456", t0, nil), 1)
+		verify(t, a, "email", "a@example.com", "123456", t0, store.ErrCodeStale)
+
+		u := loginAs("000000000000000000000001", "email", "a@example.com", t0, "192.0.2.1")
+		login(t, a, u, true, true)
+		if got := login(t, b, u, false, false); got.LoginsCount != 2 {
+			t.Errorf("second login on another replica: LoginsCount %d, want 2", got.LoginsCount)
+		}
+		if _, err := sts[2].User(ctx(t), u.UserID); err != nil {
+			t.Errorf("User on a third replica: %v", err)
+		}
+	})
+
+	t.Run("EnsureAgreesAcrossReplicas", func(t *testing.T) {
+		sts := open(t)
+		secrets := make([][]byte, workers)
+		keys := make([]store.SigningKey, workers)
+		errs := make([]error, 2*workers)
+		parallel(workers, func(i int) {
+			secrets[i], errs[2*i] = on(sts, i).EnsureSecret(ctx(t), "hmac", []byte(fmt.Sprint("candidate-", i)))
+			keys[i], errs[2*i+1] = on(sts, i).EnsureSigningKey(ctx(t), signingKey(i))
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("call %d: %v", i, err)
+			}
+		}
+		for i := range workers {
+			if !bytes.Equal(secrets[i], secrets[0]) {
+				t.Errorf("secret %d = %q, secret 0 = %q", i, secrets[i], secrets[0])
+			}
+			if keys[i].KID != keys[0].KID {
+				t.Errorf("signing key %d = %s, key 0 = %s", i, keys[i].KID, keys[0].KID)
+			}
+		}
+	})
+
+	t.Run("UpdateTenantIsSerializedAcrossReplicas", func(t *testing.T) {
+		sts := open(t)
+		errs := make([]error, workers)
+		parallel(workers, func(i int) {
+			errs[i] = on(sts, i).UpdateTenant(ctx(t), func(ts *store.TenantState) error {
+				ts.Clients = append(ts.Clients, store.ClientRecord{
+					ClientID: fmt.Sprintf("cli-%02d", i), Name: fmt.Sprint(i), CreatedAt: t0, UpdatedAt: t0})
+				return nil
+			})
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("UpdateTenant %d: %v", i, err)
+			}
+		}
+		got, err := sts[0].Tenant(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Clients) != workers {
+			t.Errorf("%d concurrent appends on %d replicas left %d clients", workers, replicas, len(got.Clients))
+		}
+	})
+
+	t.Run("VerifyCodeConsumesOnceAcrossReplicas", func(t *testing.T) {
+		sts := open(t)
+		createCode(t, sts[0], newCode("c1", "email", "a@example.com", "123456", t0), nil)
+		createCode(t, sts[0], newCode("c2", "email", "b@example.com", "123456", t0), nil)
+		right := make([]error, workers)
+		wrong := make([]error, workers)
+		parallel(workers, func(i int) {
+			_, right[i] = on(sts, i).VerifyCode(ctx(t), "email", "a@example.com", mac("123456"), t0)
+			_, wrong[i] = on(sts, i+1).VerifyCode(ctx(t), "email", "b@example.com", mac(fmt.Sprint("wrong-", i)), t0)
+		})
+		wins, counted := 0, 0
+		for i := range workers {
+			switch err := right[i]; {
+			case err == nil:
+				wins++
+			case !errors.Is(err, store.ErrCodeStale):
+				t.Errorf("right value %d: %v", i, err)
+			}
+			switch err := wrong[i]; {
+			case errors.Is(err, store.ErrCodeWrong):
+				counted++
+			case !errors.Is(err, store.ErrAttemptsExceeded):
+				t.Errorf("wrong value %d: %v", i, err)
+			}
+		}
+		if wins != 1 {
+			t.Errorf("%d verifications succeeded across replicas, want exactly 1", wins)
+		}
+		if counted != 3 {
+			t.Errorf("%d wrong tries counted across replicas, want exactly MaxTries (3)", counted)
+		}
+	})
+
+	t.Run("ClaimersOnReplicasNeverShare", func(t *testing.T) {
+		sts := open(t)
+		const n = 24
+		for i := range n {
+			queue(t, sts[0], newMessage(fmt.Sprintf("m%02d", i), t0))
+		}
+		claimed := make([][]string, workers)
+		errs := make([]error, workers)
+		parallel(workers, func(w int) {
+			for {
+				msgs, err := on(sts, w).ClaimOutbox(ctx(t), t0, lease, 2)
+				if err != nil || len(msgs) == 0 {
+					errs[w] = err
+					return
+				}
+				for _, m := range msgs {
+					claimed[w] = append(claimed[w], m.ID)
+				}
+			}
+		})
+		seen := map[string]int{}
+		for w := range workers {
+			if errs[w] != nil {
+				t.Errorf("claimer %d: %v", w, errs[w])
+			}
+			for _, id := range claimed[w] {
+				seen[id]++
+			}
+		}
+		if len(seen) != n {
+			t.Errorf("claimed %d distinct messages, want %d", len(seen), n)
+		}
+		for id, k := range seen {
+			if k != 1 {
+				t.Errorf("message %s was claimed %d times", id, k)
+			}
+		}
+	})
+
+	t.Run("RotationHasOneWinnerAcrossReplicas", func(t *testing.T) {
+		sts := open(t)
+		createToken(t, sts[0], newToken("rt1", "", t0))
+		errs := make([]error, workers)
+		parallel(workers, func(i int) {
+			_, errs[i] = on(sts, i).UseRefreshToken(ctx(t), tokenHash("rt1"), t0, true, 0, nextToken(fmt.Sprint("next-", i), t0))
+		})
+		wins := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, store.ErrTokenReused) && !errors.Is(err, store.ErrTokenRevoked):
+				t.Errorf("rotation %d: %v", i, err)
+			}
+		}
+		if wins != 1 {
+			t.Errorf("%d rotations succeeded across replicas, want exactly 1", wins)
+		}
+	})
+
+	t.Run("FirstLoginsOnReplicasCreateOneUser", func(t *testing.T) {
+		sts := open(t)
+		created := make([]bool, workers)
+		errs := make([]error, workers)
+		parallel(workers, func(i int) {
+			u := loginAs(fmt.Sprintf("%024d", i), "email", "a@example.com", t0, "")
+			_, created[i], errs[i] = on(sts, i).LoginUser(ctx(t), u, true)
+		})
+		n := 0
+		for i := range workers {
+			if errs[i] != nil {
+				t.Fatalf("LoginUser %d: %v", i, errs[i])
+			}
+			if created[i] {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d first logins across replicas reported created, want exactly 1", n)
+		}
+	})
+}
