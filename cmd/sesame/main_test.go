@@ -1,0 +1,370 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/auth0/go-auth0/authentication"
+	"github.com/auth0/go-auth0/authentication/oauth"
+	"github.com/auth0/go-auth0/authentication/passwordless"
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/sesame-id/sesame/internal/smtptest"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// freeAddr returns a loopback address with a port nobody listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// process is `sesame` run in this test through run(), as main runs it.
+type process struct {
+	stdout, stderr *syncBuffer
+	cancel         context.CancelFunc
+	done           chan error
+}
+
+func startSesame(t *testing.T, args []string, env map[string]string) *process {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &process{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	getenv := func(k string) string { return env[k] }
+	go func() { p.done <- run(ctx, args, getenv, p.stdout, p.stderr) }()
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	if p.cancel == nil {
+		return
+	}
+	p.cancel()
+	p.cancel = nil
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("sesame exited with %v; log:\n%s", err, p.stderr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Errorf("sesame did not stop")
+	}
+}
+
+// waitHealthy polls /health until the server answers.
+func waitHealthy(t *testing.T, p *process, client *http.Client, base string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-p.done:
+			t.Fatalf("sesame exited early: %v\n%s", err, p.stderr)
+		default:
+		}
+		res, err := client.Get(base + "health")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("sesame did not become healthy; log:\n%s", p.stderr)
+}
+
+func postJSON(t *testing.T, client *http.Client, u string, body any) (int, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	res, err := client.Post(u, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
+func TestServe_NoArgumentsMakesADevelopmentTenant(t *testing.T) {
+	t.Chdir(t.TempDir())
+	addr := freeAddr(t)
+	// SESAME_LISTEN stands in for the default address, which other tests
+	// on this machine may hold; everything else is the default.
+	p := startSesame(t, nil, map[string]string{"SESAME_LISTEN": addr})
+	base := "http://" + addr + "/"
+	waitHealthy(t, p, http.DefaultClient, base)
+	if _, err := os.Stat("sesame.db"); err != nil {
+		t.Fatalf("no ./sesame.db: %v", err)
+	}
+
+	out := p.stdout.String()
+	id := regexp.MustCompile(`client_id:\s+(\S+)`).FindStringSubmatch(out)
+	secret := regexp.MustCompile(`client_secret:\s+(\S+)`).FindStringSubmatch(out)
+	if id == nil || secret == nil {
+		t.Fatalf("the development client's credentials were not printed:\n%s", out)
+	}
+	if strings.Contains(p.stderr.String(), secret[1]) {
+		t.Errorf("the client secret appears in the log")
+	}
+
+	status, body := postJSON(t, http.DefaultClient, base+"passwordless/start", map[string]any{
+		"client_id": id[1], "client_secret": secret[1], "connection": "email", "email": "dev@example.com", "send": "code",
+	})
+	if status != 200 {
+		t.Fatalf("start: %d %v", status, body)
+	}
+	var code string
+	deadline := time.Now().Add(10 * time.Second)
+	for code == "" && time.Now().Before(deadline) {
+		log := p.stderr.String()
+		if i := strings.Index(log, "DEVELOPMENT DELIVERY"); i >= 0 {
+			if m := regexp.MustCompile(`(?:^|[^0-9])([0-9]{6})(?:[^0-9]|$)`).FindStringSubmatch(log[i:]); m != nil {
+				code = m[1]
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code == "" {
+		t.Fatalf("no development delivery in the log:\n%s", p.stderr)
+	}
+	res, err := http.PostForm(base+"oauth/token", url.Values{
+		"grant_type": {"http://auth0.com/oauth/grant-type/passwordless/otp"}, "client_id": {id[1]}, "client_secret": {secret[1]},
+		"username": {"dev@example.com"}, "otp": {code}, "realm": {"email"}, "scope": {"openid"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("token with the code from the development log: %d", res.StatusCode)
+	}
+
+	// A second start on the same database keeps the tenant and prints no
+	// credentials again.
+	p.stop(t)
+	p2 := startSesame(t, []string{"serve"}, map[string]string{"SESAME_LISTEN": addr})
+	waitHealthy(t, p2, http.DefaultClient, base)
+	if strings.Contains(p2.stdout.String(), "client_secret") {
+		t.Errorf("credentials printed again on the second start:\n%s", p2.stdout)
+	}
+}
+
+func TestMigrateAndVersion(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr syncBuffer
+	db := "sqlite:" + filepath.Join(dir, "m.db")
+	if err := run(context.Background(), []string{"migrate", "--database", db}, func(string) string { return "" }, &stdout, &stderr); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, stderr.String())
+	}
+	if err := run(context.Background(), []string{"migrate"}, func(k string) string {
+		if k == "SESAME_DATABASE" {
+			return db
+		}
+		return ""
+	}, &stdout, &stderr); err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	if err := run(context.Background(), []string{"version"}, nil, &stdout, &stderr); err != nil || !strings.Contains(stdout.String(), "sesame ") {
+		t.Fatalf("version: %v %q", err, stdout.String())
+	}
+	if err := run(context.Background(), []string{"nope"}, nil, &stdout, &stderr); err == nil {
+		t.Fatalf("an unknown command succeeded")
+	}
+	if err := run(context.Background(), []string{"serve", "--database", "postgres://x@localhost/db"}, func(string) string { return "" }, &stdout, &stderr); err == nil ||
+		!strings.Contains(err.Error(), "PostgreSQL") {
+		t.Fatalf("postgres database: %v", err)
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns a
+// pool that trusts it.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "sesame test"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+func TestServe_WorksWithTheAuth0GoSDKOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	sink := smtptest.Start(t)
+	host, port, _ := net.SplitHostPort(sink.Addr)
+	const clientID, secret = "sdkClient000000000000000000000001", "sdk-client-secret-0123456789-abcdefghijklmnop"
+	tenantFile := filepath.Join(dir, "tenant.yaml")
+	tenantYAML := fmt.Sprintf(`
+clients:
+  - name: SDK App
+    client_id: %s
+    client_secret: ##SDK_SECRET##
+    app_type: regular_web
+    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, refresh_token]
+connections:
+  - name: email
+    strategy: email
+    enabled_clients: [SDK App]
+emailProvider:
+  name: smtp
+  default_from_address: login@example.com
+  credentials: {smtp_host: %s, smtp_port: %s}
+`, clientID, host, port)
+	if err := os.WriteFile(tenantFile, []byte(tenantYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SDK_SECRET", secret) // a0deploy-style ##KEYWORD## replacement reads the environment
+	certFile, keyFile, pool := selfSigned(t, dir)
+	addr := freeAddr(t)
+	p := startSesame(t, []string{"serve", "--listen", addr, "--tls-cert", certFile, "--tls-key", keyFile}, map[string]string{
+		"SESAME_DATABASE": "sqlite:" + filepath.Join(dir, "sesame.db"),
+		"SESAME_TENANT":   tenantFile,
+	})
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
+	waitHealthy(t, p, client, "https://"+addr+"/")
+
+	ctx := context.Background()
+	// The SDK insists on https://DOMAIN/ as the issuer and validates the
+	// ID token against the JWKS it fetches from there.
+	auth, err := authentication.New(ctx, addr,
+		authentication.WithClientID(clientID),
+		authentication.WithClientSecret(secret),
+		authentication.WithClient(client),
+	)
+	if err != nil {
+		t.Fatalf("authentication.New: %v", err)
+	}
+	sent, err := auth.Passwordless.SendEmail(ctx, passwordless.SendEmailRequest{
+		Connection: "email", Email: "sdk@example.com", Send: "code",
+	})
+	if err != nil {
+		t.Fatalf("SendEmail: %v", err)
+	}
+	if len(sent.ID) != 24 || sent.Email != "sdk@example.com" {
+		t.Errorf("SendEmail response = %+v", sent)
+	}
+	msgs := sink.Wait(t, 1, 10*time.Second)
+	code := regexp.MustCompile(`\b(\d{6})\b`).FindStringSubmatch(msgs[0].Text)
+	if code == nil {
+		t.Fatalf("no code in %q", msgs[0].Text)
+	}
+	tokens, err := auth.Passwordless.LoginWithEmail(ctx, passwordless.LoginWithEmailRequest{
+		Email: "sdk@example.com", Code: code[1], Scope: "openid profile email offline_access",
+	}, oauth.IDTokenValidationOptions{})
+	if err != nil {
+		t.Fatalf("LoginWithEmail: %v", err)
+	}
+	if tokens.AccessToken == "" || tokens.IDToken == "" || tokens.RefreshToken == "" || tokens.TokenType != "Bearer" {
+		t.Fatalf("tokens = %+v", tokens)
+	}
+
+	// A wrong code comes back as the SDK's error with Auth0's strings.
+	_, err = auth.Passwordless.LoginWithEmail(ctx, passwordless.LoginWithEmailRequest{
+		Email: "sdk@example.com", Code: "000000", Scope: "openid",
+	}, oauth.IDTokenValidationOptions{})
+	var aerr *authentication.Error
+	if err == nil || !asAuthError(err, &aerr) || aerr.StatusCode != 403 || aerr.Err != "invalid_grant" || aerr.Message != "Wrong email or verification code." {
+		t.Fatalf("wrong code: %v", err)
+	}
+
+	// The SDK's refresh and userinfo work too.
+	refreshed, err := auth.OAuth.RefreshToken(ctx, oauth.RefreshTokenRequest{RefreshToken: tokens.RefreshToken}, oauth.IDTokenValidationOptions{})
+	if err != nil || refreshed.AccessToken == "" {
+		t.Fatalf("RefreshToken: %v", err)
+	}
+	info, err := auth.UserInfo(ctx, tokens.AccessToken)
+	if err != nil || info.Email != "sdk@example.com" || !info.EmailVerified {
+		t.Fatalf("UserInfo: %+v %v", info, err)
+	}
+
+	// And go-oidc, through discovery, agrees on the issuer and the keys.
+	octx := oidc.ClientContext(ctx, client)
+	provider, err := oidc.NewProvider(octx, "https://"+addr+"/")
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	if _, err := provider.Verifier(&oidc.Config{ClientID: clientID}).Verify(octx, tokens.IDToken); err != nil {
+		t.Fatalf("go-oidc: %v", err)
+	}
+	if strings.Contains(p.stderr.String(), code[1]) {
+		t.Errorf("the code appears in the log")
+	}
+}
+
+func asAuthError(err error, target **authentication.Error) bool {
+	e, ok := err.(*authentication.Error)
+	if ok {
+		*target = e
+	}
+	return ok
+}
