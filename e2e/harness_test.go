@@ -340,7 +340,6 @@ func (e *env) otp(clientID, email, code, scope string, extra ...string) response
 	return e.postForm("/oauth/token", f)
 }
 
-
 func wantError(t *testing.T, r response, status int, code, desc string) {
 	t.Helper()
 	if r.Status != status || r.str("error") != code || (desc != "" && r.str("error_description") != desc) {

@@ -145,7 +145,7 @@ var ErrInvalidToken = errors.New("token: invalid")
 // Verify checks a compact JWT's signature against our keys and returns its
 // payload. It checks nothing of the claims.
 func (k *Keys) Verify(raw string) ([]byte, error) {
-	obj, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	obj, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil || len(obj.Signatures) != 1 {
 		return nil, ErrInvalidToken
 	}

@@ -264,10 +264,3 @@ func nullBytes(b []byte) any {
 	}
 	return b
 }
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
