@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"net"
+	"reflect"
 	"testing"
 	"time"
 
@@ -119,5 +121,22 @@ func TestStart_DisableSignupSendsNothingToStrangers(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if n := len(e.SMTP.Messages()); n != 0 {
 		t.Fatalf("%d messages sent to an unknown address on a closed connection", n)
+	}
+}
+
+func TestTenant_LoadingTheSameFileTwiceChangesNothing(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	before, err := e.App.Store.Tenant(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.restart()
+	after, err := e.App.Store.Tenant(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(before, after) {
+		t.Fatalf("the tenant changed on a second load:\nbefore %+v\nafter  %+v", before, after)
 	}
 }

@@ -368,3 +368,26 @@ func asAuthError(err error, target **authentication.Error) bool {
 	}
 	return ok
 }
+
+func TestServe_RefusesATenantFileWithATypo(t *testing.T) {
+	dir := t.TempDir()
+	tenantFile := filepath.Join(dir, "tenant.yaml")
+	if err := os.WriteFile(tenantFile, []byte(`
+clients:
+  - name: My App
+    grant_type: [authorization_code]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr syncBuffer
+	err := run(context.Background(), []string{"serve", "--listen", freeAddr(t), "--tenant", tenantFile, "--database", "sqlite:" + filepath.Join(dir, "s.db")},
+		func(string) string { return "" }, &stdout, &stderr)
+	if err == nil {
+		t.Fatal("serve started with a misspelled field")
+	}
+	for _, want := range []string{"tenant.yaml", "My App", `"grant_type"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
