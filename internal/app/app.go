@@ -155,7 +155,7 @@ func (a *App) init(ctx context.Context) error {
 		Now:    time.Now,
 	}
 	a.Server.Passwordless = &passwordless.Service{
-		Store: st, HMACKey: hmacKey, Sealer: sealer, Now: time.Now, Queued: a.Worker.Kick,
+		Issuer: cfg.Issuer, Store: st, HMACKey: hmacKey, Sealer: sealer, Now: time.Now, Queued: a.Worker.Kick,
 	}
 	a.Server.OAuth = &oauth.Server{
 		Issuer: cfg.Issuer, Store: st, Keys: keys, Passwordless: a.Server.Passwordless, Now: time.Now,

@@ -104,7 +104,7 @@ func (s *Server) PasswordlessOTP(ctx context.Context, req OTPRequest) (*TokenRes
 	}
 	return s.issue(ctx, issueRequest{
 		Client: req.Client, User: user, Resource: rs, Audience: req.Audience,
-		Scope: grantedScope(req.Scope, rs), AllowRefresh: true,
+		Scope: grantedScope(req.Scope, rs), AllowRefresh: true, AccessToken: true, IDToken: true,
 	})
 }
 
@@ -147,50 +147,58 @@ type issueRequest struct {
 	Nonce        string
 	AllowRefresh bool
 	AuthTime     time.Time
+	SessionID    string // the sid claim, for logins with a browser session
+	FamilyID     string // refresh token family; empty for a new one
+	AccessToken  bool   // issue an access token
+	IDToken      bool   // issue an ID token when the scope has openid
 }
 
 // issue makes the token response for an authenticated user.
 func (s *Server) issue(ctx context.Context, r issueRequest) (*TokenResponse, error) {
 	now := s.Now()
-	lifetime := DefaultAccessTokenLifetime
-	aud := token.Audience{s.UserInfoAudience()}
-	if r.Resource != nil {
-		if r.Resource.TokenLifetime > 0 {
-			lifetime = r.Resource.TokenLifetime
+	resp := &TokenResponse{TokenType: "Bearer", Scope: r.Scope}
+	if r.AccessToken {
+		lifetime := DefaultAccessTokenLifetime
+		aud := token.Audience{s.UserInfoAudience()}
+		if r.Resource != nil {
+			if r.Resource.TokenLifetime > 0 {
+				lifetime = r.Resource.TokenLifetime
+			}
+			aud = token.Audience{r.Resource.Identifier}
+			if token.HasScope(r.Scope, "openid") {
+				aud = append(aud, s.UserInfoAudience())
+			}
 		}
-		aud = token.Audience{r.Resource.Identifier}
-		if token.HasScope(r.Scope, "openid") {
-			aud = append(aud, s.UserInfoAudience())
+		jti, err := randomString(16)
+		if err != nil {
+			return nil, err
 		}
+		resp.AccessToken, err = s.Keys.Sign(token.AccessClaims{
+			Issuer: s.Issuer, Subject: r.User.UserID, Audience: aud,
+			IssuedAt: now.Unix(), Expiry: now.Unix() + int64(lifetime),
+			Scope: r.Scope, AZP: r.Client.ClientID, JTI: jti,
+		})
+		if err != nil {
+			return nil, err
+		}
+		resp.ExpiresIn = lifetime
 	}
-	jti, err := randomString(16)
-	if err != nil {
-		return nil, err
-	}
-	access, err := s.Keys.Sign(token.AccessClaims{
-		Issuer: s.Issuer, Subject: r.User.UserID, Audience: aud,
-		IssuedAt: now.Unix(), Expiry: now.Unix() + int64(lifetime),
-		Scope: r.Scope, AZP: r.Client.ClientID, JTI: jti,
-	})
-	if err != nil {
-		return nil, err
-	}
-	resp := &TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: lifetime, Scope: r.Scope}
 
-	if token.HasScope(r.Scope, "openid") {
+	if r.IDToken && token.HasScope(r.Scope, "openid") {
 		authTime := r.AuthTime
 		if authTime.IsZero() {
 			authTime = now
 		}
-		resp.IDToken, err = s.idToken(r.Client, r.User, r.Scope, r.Nonce, authTime, now)
+		var err error
+		resp.IDToken, err = s.idToken(r, authTime, now, resp.AccessToken)
 		if err != nil {
 			return nil, err
 		}
 	}
 
-	if r.AllowRefresh && token.HasScope(r.Scope, "offline_access") && r.Client.AllowsGrant(tenant.GrantRefreshToken) &&
+	if r.AccessToken && r.AllowRefresh && token.HasScope(r.Scope, "offline_access") && r.Client.AllowsGrant(tenant.GrantRefreshToken) &&
 		(r.Resource == nil || r.Resource.AllowOfflineAccess) {
-		value, rec, err := s.newRefreshToken(r.Client, r.User.UserID, r.Scope, r.Audience, "", now)
+		value, rec, err := s.newRefreshToken(r.Client, r.User.UserID, r.Scope, r.Audience, r.FamilyID, now)
 		if err != nil {
 			return nil, err
 		}
@@ -203,7 +211,8 @@ func (s *Server) issue(ctx context.Context, r issueRequest) (*TokenResponse, err
 }
 
 // idToken signs an OIDC ID token with the claims the scopes ask for.
-func (s *Server) idToken(c *tenant.Client, u store.User, scope, nonce string, authTime, now time.Time) (string, error) {
+func (s *Server) idToken(r issueRequest, authTime, now time.Time, accessToken string) (string, error) {
+	c, u := r.Client, r.User
 	lifetime := DefaultIDTokenLifetime
 	if c.JWTConfiguration != nil && c.JWTConfiguration.LifetimeInSeconds > 0 {
 		lifetime = c.JWTConfiguration.LifetimeInSeconds
@@ -216,10 +225,16 @@ func (s *Server) idToken(c *tenant.Client, u store.User, scope, nonce string, au
 		"exp":       now.Unix() + int64(lifetime),
 		"auth_time": authTime.Unix(),
 	}
-	if nonce != "" {
-		claims["nonce"] = nonce
+	if r.Nonce != "" {
+		claims["nonce"] = r.Nonce
 	}
-	for k, v := range UserClaims(u, scope) {
+	if r.SessionID != "" {
+		claims["sid"] = r.SessionID
+	}
+	if accessToken != "" {
+		claims["at_hash"] = atHash(accessToken)
+	}
+	for k, v := range UserClaims(u, r.Scope) {
 		claims[k] = v
 	}
 	return s.Keys.Sign(claims)

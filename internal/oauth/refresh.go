@@ -119,7 +119,7 @@ func (s *Server) Refresh(ctx context.Context, req RefreshRequest) (*TokenRespons
 			return nil, errBadRefresh
 		}
 	}
-	resp, err := s.issue(ctx, issueRequest{Client: c, User: user, Resource: rs, Audience: old.Audience, Scope: scope})
+	resp, err := s.issue(ctx, issueRequest{Client: c, User: user, Resource: rs, Audience: old.Audience, Scope: scope, AccessToken: true, IDToken: true})
 	if err != nil {
 		return nil, err
 	}

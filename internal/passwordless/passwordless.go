@@ -29,6 +29,7 @@ const MaxTries = 3
 
 // Service runs passwordless transactions.
 type Service struct {
+	Issuer  string // public URL with a trailing slash; magic links point here
 	Store   store.Store
 	HMACKey []byte // from the store; never logged
 	Sealer  *delivery.Sealer
@@ -44,10 +45,20 @@ type StartRequest struct {
 	Connection      *tenant.Connection
 	EmailProvider   *tenant.EmailProvider
 	Email           string // as given; normalised here
-	Send            string // code (links arrive with the magic-link issue)
+	Send            string // code, link, link_ios or link_android
 	AuthParams      map[string]any
 	RequestLanguage string
+	// LinkParams are the query parameters of the magic link besides the
+	// code (client_id, connection, email and the authorization
+	// parameters); used when Send is not "code".
+	LinkParams url.Values
 }
+
+// IsLink reports whether a send value asks for a magic link.
+func IsLink(send string) bool { return send == "link" || send == "link_ios" || send == "link_android" }
+
+// VerifyRedirectPath is the path of the magic link endpoint.
+const VerifyRedirectPath = "passwordless/verify_redirect"
 
 // StartResult is what /passwordless/start answers.
 type StartResult struct {
@@ -119,8 +130,18 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, err
 
 	var msg *store.OutboxMessage
 	if send {
+		var link string
+		if IsLink(req.Send) {
+			q := url.Values{}
+			for k, v := range req.LinkParams {
+				q[k] = v
+			}
+			q.Set("verification_code", otp)
+			link = s.Issuer + VerifyRedirectPath + "?" + q.Encode()
+		}
 		email, err := delivery.RenderEmail(conn, req.EmailProvider, delivery.EmailVars{
 			Code:             otp,
+			Link:             link,
 			Send:             req.Send,
 			ApplicationName:  req.Client.Name,
 			RequestLanguage:  req.RequestLanguage,
@@ -170,22 +191,8 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (store.User, er
 	now := s.Now()
 	conn := req.Connection
 	identifier := NormalizeEmail(req.Username)
-	wrong := errorf(CodeInvalidGrant, wrongCodeDescription(conn))
-	if identifier == "" || req.OTP == "" || len(req.OTP) > 64 {
-		return store.User{}, wrong
-	}
-	mac := s.codeHMAC(conn.Name, identifier, req.Client.ClientID, strings.TrimSpace(req.OTP))
-	if _, err := s.Store.VerifyCode(ctx, conn.Name, identifier, mac, now); err != nil {
-		switch {
-		case errors.Is(err, store.ErrCodeExpired):
-			return store.User{}, errorf(CodeInvalidGrant, DescCodeExpired)
-		case errors.Is(err, store.ErrAttemptsExceeded):
-			return store.User{}, errorf(CodeInvalidGrant, DescMaxAttempts)
-		case errors.Is(err, store.ErrCodeWrong), errors.Is(err, store.ErrCodeStale), errors.Is(err, store.ErrCodeNotFound):
-			return store.User{}, wrong
-		default:
-			return store.User{}, fmt.Errorf("verify code: %w", err)
-		}
+	if err := s.checkCode(ctx, req, identifier, now, s.Store.VerifyCode); err != nil {
+		return store.User{}, err
 	}
 	userID, err := NewObjectID()
 	if err != nil {
@@ -215,6 +222,40 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (store.User, er
 		return store.User{}, fmt.Errorf("log user in: %w", err)
 	}
 	return user, nil
+}
+
+// Check checks a code without consuming it (POST /passwordless/verify). A
+// wrong code uses up one of its tries, as at the token endpoint, so no
+// endpoint is a free guessing oracle.
+func (s *Service) Check(ctx context.Context, req VerifyRequest) error {
+	return s.checkCode(ctx, req, NormalizeEmail(req.Username), s.Now(), s.Store.CheckCode)
+}
+
+type codeCheck func(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time) (store.Code, error)
+
+// checkCode runs one of the store's atomic code checks and turns its outcome
+// into Auth0's errors.
+func (s *Service) checkCode(ctx context.Context, req VerifyRequest, identifier string, now time.Time, check codeCheck) error {
+	conn := req.Connection
+	wrong := errorf(CodeInvalidGrant, wrongCodeDescription(conn))
+	otp := strings.TrimSpace(req.OTP)
+	if identifier == "" || otp == "" || len(otp) > 64 {
+		return wrong
+	}
+	mac := s.codeHMAC(conn.Name, identifier, req.Client.ClientID, otp)
+	_, err := check(ctx, conn.Name, identifier, mac, now)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrCodeExpired):
+		return errorf(CodeInvalidGrant, DescCodeExpired)
+	case errors.Is(err, store.ErrAttemptsExceeded):
+		return errorf(CodeInvalidGrant, DescMaxAttempts)
+	case errors.Is(err, store.ErrCodeWrong), errors.Is(err, store.ErrCodeStale), errors.Is(err, store.ErrCodeNotFound):
+		return wrong
+	default:
+		return fmt.Errorf("check code: %w", err)
+	}
 }
 
 func wrongCodeDescription(conn *tenant.Connection) string {

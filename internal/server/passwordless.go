@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -216,9 +217,12 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, startError("bad.send", "No enum match for: "+truncate(send, 64)))
 		return
 	}
-	if send != "code" {
-		s.writeError(w, r, startError("bad.send", "Magic links are not available yet; use send: code"))
-		return
+	var link url.Values
+	if passwordless.IsLink(send) {
+		if link, err = s.linkParams(t, client, conn, email, req.AuthParams); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 
 	res, err := s.Passwordless.Start(r.Context(), passwordless.StartRequest{
@@ -229,6 +233,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		Send:            send,
 		AuthParams:      req.AuthParams,
 		RequestLanguage: requestLanguage(r),
+		LinkParams:      link,
 	})
 	if err != nil {
 		s.writeError(w, r, err)

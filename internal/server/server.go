@@ -46,6 +46,9 @@ func (s *Server) Tenant() *tenant.Tenant { return s.tenant.Load() }
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /passwordless/start", s.handleStart)
+	mux.HandleFunc("GET /passwordless/verify_redirect", s.handleVerifyRedirectGet)
+	mux.HandleFunc("POST /passwordless/verify_redirect", s.handleVerifyRedirectPost)
+	mux.HandleFunc("POST /passwordless/verify", s.handleVerify)
 	mux.HandleFunc("POST /oauth/token", s.handleToken)
 	mux.HandleFunc("POST /oauth/revoke", s.handleRevoke)
 	mux.HandleFunc("GET /userinfo", s.handleUserInfo)

@@ -156,6 +156,18 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		resp, err = s.OAuth.Refresh(r.Context(), oauth.RefreshRequest{
 			Tenant: t, Client: client, RefreshToken: p["refresh_token"], Scope: p["scope"],
 		})
+	case tenant.GrantAuthorizationCode:
+		if !client.AllowsGrant(grant) {
+			s.writeError(w, r, notAllowed)
+			return
+		}
+		if p["code"] == "" {
+			s.writeError(w, r, invalidRequest("Missing required parameter: code"))
+			return
+		}
+		resp, err = s.OAuth.ExchangeCode(r.Context(), oauth.CodeRequest{
+			Tenant: t, Client: client, Code: p["code"], RedirectURI: p["redirect_uri"], CodeVerifier: p["code_verifier"],
+		})
 	default:
 		s.writeError(w, r, &oauth.Error{Status: http.StatusBadRequest, Code: "unsupported_grant_type",
 			Description: "Unsupported grant type: " + truncate(grant, 100)})

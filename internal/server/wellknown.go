@@ -22,6 +22,7 @@ type discovery struct {
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	ClaimsSupported                   []string `json:"claims_supported"`
 	RequestURIParameterSupported      bool     `json:"request_uri_parameter_supported"`
+	CodeChallengeMethods              []string `json:"code_challenge_methods_supported"`
 }
 
 func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {

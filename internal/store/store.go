@@ -110,8 +110,29 @@ type Store interface {
 	// provided it belongs to clientID. Unknown tokens return ErrNotFound.
 	RevokeRefreshToken(ctx context.Context, hash []byte, clientID string, now time.Time) error
 
-	// PurgeExpired deletes codes, outbox rows and refresh tokens that are
-	// past any use at now.
+	// RevokeRefreshFamily revokes every token of a family at now (no error
+	// when the family has no tokens).
+	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error
+
+	// CreateAuthCode stores an authorization code (by the hash of its value).
+	CreateAuthCode(ctx context.Context, c AuthCode) error
+	// RedeemAuthCode atomically marks the code with this hash used at now
+	// and returns it. A code used before returns the stored record together
+	// with ErrCodeStale (so the caller can revoke what the first use
+	// issued); an expired one (now >= ExpiresAt) ErrCodeExpired; an unknown
+	// one ErrNotFound. Only one of many concurrent redemptions succeeds.
+	RedeemAuthCode(ctx context.Context, hash []byte, now time.Time) (AuthCode, error)
+
+	// CreateSession stores a login session.
+	CreateSession(ctx context.Context, s Session) error
+	// Session returns the session whose cookie value has this hash, if it is
+	// not expired at now; ErrNotFound otherwise.
+	Session(ctx context.Context, hash []byte, now time.Time) (Session, error)
+	// DeleteSession deletes a session; deleting an unknown one is no error.
+	DeleteSession(ctx context.Context, hash []byte) error
+
+	// PurgeExpired deletes codes, outbox rows, refresh tokens, authorization
+	// codes and sessions that are past any use at now.
 	PurgeExpired(ctx context.Context, now time.Time) error
 }
 
@@ -245,4 +266,37 @@ type RefreshToken struct {
 	ExpiresAt time.Time // zero for no absolute expiry
 	RotatedAt time.Time // zero while current
 	RevokedAt time.Time // zero while valid
+}
+
+// AuthCode is an authorization code issued at the end of a login, redeemed
+// once at the token endpoint with the authorization_code grant.
+type AuthCode struct {
+	ID                  string // also the family id of refresh tokens it yields
+	Hash                []byte // SHA-256 of the code value
+	ClientID            string
+	UserID              string
+	RedirectURI         string
+	Scope               string
+	Audience            string
+	Nonce               string
+	CodeChallenge       string
+	CodeChallengeMethod string // S256, plain, or empty
+	SessionID           string
+	AuthTime            time.Time
+	CreatedAt           time.Time
+	ExpiresAt           time.Time
+	UsedAt              time.Time // zero until redeemed
+}
+
+// Session is a browser login session, identified by the hash of its cookie.
+type Session struct {
+	ID        string // public id, the sid claim
+	Hash      []byte // SHA-256 of the cookie value
+	UserID    string
+	ClientID  string // the client the session started with
+	AuthTime  time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	IP        string
+	UserAgent string
 }

@@ -256,11 +256,18 @@ var emailOptionFields = fields{
 	}),
 	"totp":                     object(used, totpFields),
 	"authParams":               free(used),
+	"sesame":                   object(used, sesameOptionFields),
 	"disable_signup":           boolean(used),
 	"brute_force_protection":   boolean(used),
 	"set_user_root_attributes": str(ignored),
 	"non_persistent_attrs":     strs(ignored),
 	"upstream_params":          free(ignored),
+}
+
+// sesameOptionFields are Sesame's own connection options, kept under
+// options.sesame so they never collide with a field Auth0 adds later.
+var sesameOptionFields = fields{
+	"link_confirmation": boolean(used),
 }
 
 // smsOptionFields is options of an sms (passwordless) connection.

@@ -107,6 +107,7 @@ type ConnectionOptions struct {
 	TOTP                 TOTP           `json:"totp"`
 	AuthParams           map[string]any `json:"authParams,omitempty"`
 	DisableSignup        bool           `json:"disable_signup"`
+	Sesame               *SesameOptions `json:"sesame,omitempty"`
 	BruteForceProtection bool           `json:"brute_force_protection"`
 
 	// sms (used by a later issue; accepted and stored now)
@@ -120,6 +121,19 @@ type ConnectionOptions struct {
 	GatewayURL            string                 `json:"gateway_url,omitempty"`
 	GatewayAuthentication *GatewayAuthentication `json:"gateway_authentication,omitempty"`
 	ForwardReqInfo        bool                   `json:"forward_req_info,omitempty"`
+}
+
+// SesameOptions are Sesame's extensions to a connection's options.
+type SesameOptions struct {
+	// LinkConfirmation makes a magic link open a page with a button that
+	// logs in, so that mail scanners fetching the link do not burn it.
+	// Default true; false gives Auth0's one-step redirect.
+	LinkConfirmation *bool `json:"link_confirmation,omitempty"`
+}
+
+// ConfirmLinks reports whether magic links go through the confirmation page.
+func (o ConnectionOptions) ConfirmLinks() bool {
+	return o.Sesame == nil || o.Sesame.LinkConfirmation == nil || *o.Sesame.LinkConfirmation
 }
 
 // EmailTemplate is the email connection's message.

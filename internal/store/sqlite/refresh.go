@@ -158,3 +158,18 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, clientID st
 	}
 	return nil
 }
+
+// RevokeRefreshFamily revokes, at now, every token of familyID that is not
+// revoked yet (earlier revocation times are kept). A family without tokens is
+// not an error.
+func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error {
+	if ms(now) == 0 {
+		// 0 is how "not revoked" is stored: revoking at it would revoke nothing.
+		return errors.New("sqlite: revoke refresh family: no time given")
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error { return revokeFamily(ctx, tx, familyID, now) })
+	if err != nil {
+		return fmt.Errorf("sqlite: revoke refresh family: %w", err)
+	}
+	return nil
+}

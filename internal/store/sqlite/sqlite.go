@@ -199,7 +199,11 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 //     created or sent, whichever is later, and pending rows 24 hours after
 //     their NotAfter (no worker claimed them in time);
 //   - refresh tokens past their ExpiresAt, and revoked ones 24 hours after
-//     they were revoked.
+//     they were revoked;
+//   - authorization codes an hour after they expired, used or not (until
+//     then a second redemption of a used code still answers ErrCodeStale,
+//     so that the caller can revoke what the first one issued);
+//   - sessions at their ExpiresAt.
 func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 	n := ms(now)
 	grace := purgeGrace.Milliseconds()
@@ -212,9 +216,16 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 			   OR (status = 'pending' AND not_after <> 0 AND not_after <= ?)`, n-grace, n-grace); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens
+		if _, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens
 			WHERE (expires_at <> 0 AND expires_at <= ?)
-			   OR (revoked_at <> 0 AND revoked_at <= ?)`, n, n-grace)
+			   OR (revoked_at <> 0 AND revoked_at <= ?)`, n, n-grace); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM auth_codes WHERE expires_at <= ?`,
+			n-authCodeGrace.Milliseconds()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, n)
 		return err
 	})
 	if err != nil {
@@ -226,6 +237,11 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 // purgeGrace is how long dead codes, finished outbox rows and revoked refresh
 // tokens are kept before PurgeExpired deletes them.
 const purgeGrace = 24 * time.Hour
+
+// authCodeGrace is how long an authorization code is kept after it expired.
+// Codes live about a minute; an hour is ample for a replayed code to be
+// recognised as reuse, and keeps the table small.
+const authCodeGrace = time.Hour
 
 // ms converts a time to the stored form: unix milliseconds, 0 for the zero
 // time.

@@ -138,4 +138,38 @@ var purgeTests = []test{
 			checkTokenGone(t, st, v, false)
 		}
 	}},
+	{"AuthCodesGoAnHourAfterExpiry", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		createAuthCode(t, st, newAuthCode("used", t0))
+		redeem(t, st, "used", t0, nil)
+		createAuthCode(t, st, newAuthCode("unused", t0))
+		live := newAuthCode("live", t0)
+		live.ExpiresAt = t0.Add(48 * time.Hour)
+		createAuthCode(t, st, live)
+		expiry := t0.Add(authCodeLifetime)
+
+		// A replayed code is still recognised as reuse long after its life.
+		purge(t, st, expiry.Add(authCodeGrace-time.Millisecond))
+		redeem(t, st, "used", expiry.Add(authCodeGrace-time.Millisecond), store.ErrCodeStale)
+		redeem(t, st, "unused", expiry.Add(authCodeGrace-time.Millisecond), store.ErrCodeExpired)
+
+		purge(t, st, expiry.Add(authCodeGrace))
+		redeem(t, st, "used", t0, store.ErrNotFound)
+		redeem(t, st, "unused", t0, store.ErrNotFound)
+		redeem(t, st, "live", t0.Add(24*time.Hour), nil)
+	}},
+	{"SessionsGoAtExpiry", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		short := newSession("short", t0)
+		short.ExpiresAt = t0.Add(time.Hour)
+		createSession(t, st, short)
+		createSession(t, st, newSession("long", t0))
+
+		purge(t, st, short.ExpiresAt.Add(-time.Millisecond))
+		session(t, st, "short", t0, nil)
+		purge(t, st, short.ExpiresAt)
+		// Looked up at an earlier time, so that only a deleted row is missing.
+		session(t, st, "short", t0, store.ErrNotFound)
+		session(t, st, "long", t0, nil)
+	}},
 }

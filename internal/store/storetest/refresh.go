@@ -229,4 +229,56 @@ var refreshTests = []test{
 		// Everybody else was a reuse, so the family is dead.
 		checkRevoked(t, st, "rt1")
 	}},
+	{"RevokeFamilyRevokesEveryTokenOfTheFamily", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		createToken(t, st, newToken("other", "", t0))
+		createToken(t, st, newToken("rt1", "", t0))
+		use(t, st, "rt1", t0, true, 0, nextToken("rt2", t0), nil)
+		use(t, st, "rt2", t0.Add(time.Minute), true, 0, nextToken("rt3", t0), nil)
+		// The family of an authorization code's tokens is named after the
+		// code, not after its first token.
+		createToken(t, st, newToken("ac-rt1", "ac1", t0))
+		createToken(t, st, newToken("ac-rt2", "ac1", t0))
+
+		revokedAt := t0.Add(time.Hour)
+		if err := st.RevokeRefreshFamily(ctx(t), "ac1", revokedAt); err != nil {
+			t.Fatalf("RevokeRefreshFamily(ac1): %v", err)
+		}
+		for _, v := range []string{"ac-rt1", "ac-rt2"} {
+			checkTime(t, "RevokedAt of "+v, lookup(t, st, v).RevokedAt, revokedAt)
+			use(t, st, v, revokedAt, false, 0, nil, store.ErrTokenRevoked)
+		}
+		checkNotRevoked(t, st, "other", "rt1", "rt2", "rt3")
+
+		if err := st.RevokeRefreshFamily(ctx(t), "rt1", revokedAt); err != nil {
+			t.Fatalf("RevokeRefreshFamily(rt1): %v", err)
+		}
+		for _, v := range []string{"rt1", "rt2", "rt3"} {
+			checkTime(t, "RevokedAt of "+v, lookup(t, st, v).RevokedAt, revokedAt)
+			use(t, st, v, revokedAt, true, 0, nextToken("next-"+v, revokedAt), store.ErrTokenRevoked)
+		}
+		checkNotRevoked(t, st, "other")
+		use(t, st, "other", revokedAt, false, 0, nil, nil)
+	}},
+	{"RevokeFamilyKeepsEarlierRevocations", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		createToken(t, st, newToken("rt1", "", t0))
+		if err := st.RevokeRefreshFamily(ctx(t), "rt1", t0); err != nil {
+			t.Fatal(err)
+		}
+		createToken(t, st, newToken("rt2", "rt1", t0)) // joins the family later
+		if err := st.RevokeRefreshFamily(ctx(t), "rt1", t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		checkTime(t, "RevokedAt of the token revoked first", lookup(t, st, "rt1").RevokedAt, t0)
+		checkTime(t, "RevokedAt of the token revoked second", lookup(t, st, "rt2").RevokedAt, t0.Add(time.Hour))
+	}},
+	{"RevokeUnknownFamilyIsNoError", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		createToken(t, st, newToken("rt1", "", t0))
+		if err := st.RevokeRefreshFamily(ctx(t), "nope", t0); err != nil {
+			t.Errorf("RevokeRefreshFamily(unknown) = %v, want nil", err)
+		}
+		checkNotRevoked(t, st, "rt1")
+	}},
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/sesame-id/sesame/internal/store"
 )
@@ -206,6 +207,27 @@ func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Sto
 		}
 		if wins != 1 {
 			t.Errorf("%d rotations succeeded across replicas, want exactly 1", wins)
+		}
+	})
+
+	t.Run("RedeemAuthCodeHasOneWinnerAcrossReplicas", func(t *testing.T) {
+		sts := open(t)
+		createAuthCode(t, sts[0], newAuthCode("ac1", t0))
+		errs := make([]error, workers)
+		parallel(workers, func(i int) {
+			_, errs[i] = on(sts, i).RedeemAuthCode(ctx(t), tokenHash("ac1"), t0.Add(time.Second))
+		})
+		wins := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, store.ErrCodeStale):
+				t.Errorf("redemption %d: %v", i, err)
+			}
+		}
+		if wins != 1 {
+			t.Errorf("%d redemptions of one code succeeded across replicas, want exactly 1", wins)
 		}
 	})
 

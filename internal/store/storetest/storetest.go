@@ -45,6 +45,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Outbox", outboxTests},
 		{"User", userTests},
 		{"RefreshToken", refreshTests},
+		{"AuthCode", authCodeTests},
+		{"Session", sessionTests},
 		{"Purge", purgeTests},
 	}
 	for _, g := range groups {

@@ -1,0 +1,342 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/oauth"
+	"github.com/sesame-id/sesame/internal/passwordless"
+	"github.com/sesame-id/sesame/internal/store"
+	"github.com/sesame-id/sesame/internal/tenant"
+)
+
+// SessionCookie is the name of the login session cookie.
+const SessionCookie = "sesame_session"
+
+// SessionLifetime is how long a login session lasts.
+const SessionLifetime = 3 * 24 * time.Hour
+
+// linkPassThrough are authParams auth0.js sends that the link carries
+// unchanged for the application, though Sesame does not act on them.
+var linkPassThrough = []string{"protocol", "_csrf", "_intstate", "auth0Client"}
+
+// linkParams builds the query of a magic link (spec §2.1): the identifier,
+// the connection's default authParams overridden by the request's, checked
+// as an authorization request, so that a link never points at a redirect
+// the client has not registered.
+func (s *Server) linkParams(t *tenant.Tenant, client *tenant.Client, conn *tenant.Connection, email string, authParams map[string]any) (url.Values, error) {
+	merged := map[string]string{}
+	for _, src := range []map[string]any{conn.Options.AuthParams, authParams} {
+		for k, v := range src {
+			switch v := v.(type) {
+			case nil:
+			case string:
+				merged[k] = v
+			case bool, float64:
+				merged[k] = fmt.Sprint(v)
+			default:
+				return nil, startError("bad.authParams", "error in authParams."+truncate(k, 64)+" - invalid type (expected string)")
+			}
+		}
+	}
+	given := url.Values{}
+	for k, v := range merged {
+		given.Set(k, v)
+	}
+	given.Set("client_id", client.ClientID)
+	ar := oauth.AuthRequestFromValues(given)
+	if err := oauth.ResolveRedirectURI(client, &ar); err != nil {
+		return nil, authParamsError(err)
+	}
+	if err := s.OAuth.ValidateAuthRequest(t, client, &ar); err != nil {
+		return nil, authParamsError(err)
+	}
+	q := ar.Values()
+	q.Set("connection", conn.Name)
+	q.Set("email", email)
+	for _, k := range linkPassThrough {
+		if v, ok := merged[k]; ok {
+			q.Set(k, v)
+		}
+	}
+	return q, nil
+}
+
+func authParamsError(err error) error {
+	var oe *oauth.Error
+	if errors.As(err, &oe) {
+		return startError("bad.authParams", oe.Description)
+	}
+	return err
+}
+
+// handleVerifyRedirectGet is the magic link. By default it answers a page
+// with one button that POSTs the code, because mail scanners (Safe Links,
+// Mimecast…) fetch links before the user does and would burn a single-use
+// link. A GET or HEAD never consumes the code and is never counted as a try.
+// With options.sesame.link_confirmation false, GET logs in at once as Auth0
+// does.
+func (s *Server) handleVerifyRedirectGet(w http.ResponseWriter, r *http.Request) {
+	secureHeaders(w)
+	q := r.URL.Query()
+	t := s.Tenant()
+	client, conn, ar, ok := s.linkContext(w, t, q)
+	if !ok {
+		return
+	}
+	if r.Method == http.MethodGet && !conn.Options.ConfirmLinks() {
+		s.verifyRedirect(w, r, t, client, conn, ar, q)
+		return
+	}
+	hidden := []hiddenField{}
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range q {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		hidden = append(hidden, hiddenField{Name: k, Value: q.Get(k)})
+	}
+	renderPage(w, http.StatusOK, confirmPage, confirmData{
+		Action:      s.Issuer + passwordless.VerifyRedirectPath,
+		Application: client.Name,
+		Identifier:  q.Get("email"),
+		Fields:      hidden,
+	})
+}
+
+// handleVerifyRedirectPost consumes the code the confirmation page posts.
+func (s *Server) handleVerifyRedirectPost(w http.ResponseWriter, r *http.Request) {
+	secureHeaders(w)
+	if err := r.ParseForm(); err != nil {
+		renderError(w, http.StatusBadRequest, "The request could not be read.")
+		return
+	}
+	q := r.PostForm
+	t := s.Tenant()
+	client, conn, ar, ok := s.linkContext(w, t, q)
+	if !ok {
+		return
+	}
+	s.verifyRedirect(w, r, t, client, conn, ar, q)
+}
+
+// linkContext resolves the client, connection and authorization request of
+// a magic link. Problems that make a redirect unsafe are answered with an
+// error page here.
+func (s *Server) linkContext(w http.ResponseWriter, t *tenant.Tenant, q url.Values) (*tenant.Client, *tenant.Connection, oauth.AuthRequest, bool) {
+	client := t.Client(q.Get("client_id"))
+	if client == nil {
+		renderError(w, http.StatusBadRequest, "This link is not valid: it names an unknown application.")
+		return nil, nil, oauth.AuthRequest{}, false
+	}
+	conn := t.Connection(q.Get("connection"))
+	if conn == nil || conn.Strategy != "email" || !conn.EnabledFor(client.ClientID) {
+		renderError(w, http.StatusBadRequest, "This link is not valid: its connection does not exist or is not enabled for the application.")
+		return nil, nil, oauth.AuthRequest{}, false
+	}
+	ar := oauth.AuthRequestFromValues(q)
+	if err := oauth.ResolveRedirectURI(client, &ar); err != nil {
+		var oe *oauth.Error
+		errors.As(err, &oe)
+		renderError(w, http.StatusBadRequest, oe.Description)
+		return nil, nil, oauth.AuthRequest{}, false
+	}
+	return client, conn, ar, true
+}
+
+// verifyRedirect checks the code, logs the user in and sends the browser to
+// the application. Failures after the redirect_uri is known go back to the
+// application as OAuth errors.
+func (s *Server) verifyRedirect(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, client *tenant.Client, conn *tenant.Connection, ar oauth.AuthRequest, q url.Values) {
+	if err := s.OAuth.ValidateAuthRequest(t, client, &ar); err != nil {
+		var oe *oauth.Error
+		if errors.As(err, &oe) {
+			s.sendAuthResult(w, oauth.ErrorResult(ar, oe.Code, oe.Description))
+			return
+		}
+		s.renderInternalError(w, r, err)
+		return
+	}
+	user, err := s.Passwordless.Verify(r.Context(), passwordless.VerifyRequest{
+		Client: client, Connection: conn, Username: q.Get("email"), OTP: q.Get("verification_code"), IP: s.callerIP(r),
+	})
+	if err != nil {
+		var pe *passwordless.Error
+		if errors.As(err, &pe) {
+			s.sendAuthResult(w, oauth.ErrorResult(ar, "access_denied", pe.Description))
+			return
+		}
+		s.renderInternalError(w, r, err)
+		return
+	}
+	sess, err := s.startSession(w, r, client, user)
+	if err != nil {
+		s.renderInternalError(w, r, err)
+		return
+	}
+	res, err := s.OAuth.Authorize(r.Context(), t, client, ar, user, sess, false)
+	if err != nil {
+		var oe *oauth.Error
+		if errors.As(err, &oe) {
+			s.sendAuthResult(w, oauth.ErrorResult(ar, oe.Code, oe.Description))
+			return
+		}
+		s.renderInternalError(w, r, err)
+		return
+	}
+	s.sendAuthResult(w, res)
+}
+
+// startSession opens a login session and sets its cookie: HttpOnly,
+// SameSite=Lax, Secure whenever the issuer is https.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, client *tenant.Client, user store.User) (store.Session, error) {
+	now := s.Now()
+	value, err := randomToken(32)
+	if err != nil {
+		return store.Session{}, err
+	}
+	id, err := randomToken(16)
+	if err != nil {
+		return store.Session{}, err
+	}
+	sess := store.Session{
+		ID: id, Hash: oauth.HashToken(value), UserID: user.UserID, ClientID: client.ClientID,
+		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime),
+		IP: s.callerIP(r), UserAgent: truncate(r.UserAgent(), 512),
+	}
+	if err := s.OAuth.Store.CreateSession(r.Context(), sess); err != nil {
+		return store.Session{}, fmt.Errorf("create session: %w", err)
+	}
+	u, _ := url.Parse(s.Issuer)
+	path := "/"
+	if u != nil && u.Path != "" {
+		path = u.Path
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookie, Value: value, Path: path, Expires: sess.ExpiresAt,
+		MaxAge: int(SessionLifetime.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: u != nil && u.Scheme == "https",
+	})
+	return sess, nil
+}
+
+// sendAuthResult redirects to the application, or posts the result to it
+// with an auto-submitting form for response_mode=form_post.
+func (s *Server) sendAuthResult(w http.ResponseWriter, res oauth.AuthResult) {
+	noStore(w)
+	if res.Mode == "form_post" {
+		nonce, err := randomToken(16)
+		if err != nil {
+			renderError(w, http.StatusInternalServerError, "Something went wrong.")
+			return
+		}
+		fields := []hiddenField{}
+		for _, k := range slices.Sorted(func(yield func(string) bool) {
+			for k := range res.Params {
+				if !yield(k) {
+					return
+				}
+			}
+		}) {
+			fields = append(fields, hiddenField{Name: k, Value: res.Params.Get(k)})
+		}
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+		renderPage(w, http.StatusOK, formPostPage, formPostData{Action: res.RedirectURI, Fields: fields, Nonce: nonce})
+		return
+	}
+	w.Header().Set("Location", res.URL())
+	w.WriteHeader(http.StatusFound)
+}
+
+func (s *Server) renderInternalError(w http.ResponseWriter, r *http.Request, err error) {
+	s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	renderError(w, http.StatusInternalServerError, "Something went wrong. Please try again.")
+}
+
+// secureHeaders are sent with every page of the login flow: nothing is
+// cached, no referrer leaks the link, no one frames the page.
+func secureHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+}
+
+// handleVerify is POST /passwordless/verify (spec §3.2), which auth0.js calls
+// before it navigates to verify_redirect: it checks the code without
+// consuming it, and a wrong code uses up one of its tries.
+func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	p, err := readParams(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	username := firstOf(p, "email", "phone_number", "username")
+	code := firstOf(p, "verification_code", "password")
+	for _, req := range []struct{ name, value string }{
+		{"client_id", p["client_id"]}, {"connection", p["connection"]}, {"username", username}, {"verification_code", code},
+	} {
+		if req.value == "" {
+			s.writeError(w, r, invalidRequest("missing "+req.name+" parameter"))
+			return
+		}
+	}
+	t := s.Tenant()
+	client := t.Client(p["client_id"])
+	if client == nil {
+		s.writeError(w, r, &oauth.Error{Status: http.StatusForbidden, Code: "unauthorized_client", Description: "invalid client"})
+		return
+	}
+	conn := t.Connection(p["connection"])
+	if conn == nil || (conn.Strategy != "email" && conn.Strategy != "sms") {
+		s.writeError(w, r, invalidRequest("the connection was not found"))
+		return
+	}
+	if !conn.EnabledFor(client.ClientID) {
+		s.writeError(w, r, invalidRequest("the connection was disabled"))
+		return
+	}
+	err = s.Passwordless.Check(r.Context(), passwordless.VerifyRequest{
+		Client: client, Connection: conn, Username: username, OTP: code, IP: s.callerIP(r),
+	})
+	if err != nil {
+		var pe *passwordless.Error
+		if errors.As(err, &pe) {
+			s.writeError(w, r, &oauth.Error{Status: http.StatusForbidden, Code: pe.Code, Description: pe.Description})
+			return
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func firstOf(p map[string]string, names ...string) string {
+	for _, n := range names {
+		if v := p[n]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// randomToken returns n random bytes, base64url without padding.
+func randomToken(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
