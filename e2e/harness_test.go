@@ -34,6 +34,8 @@ const (
 	spaClientID     = "spaClientID000000000000000000001"
 	noGrantClientID = "noGrantClientID00000000000000001"
 	otherClientID   = "otherClientID0000000000000000001"
+	webBClientID    = "webBClientID00000000000000000001"
+	webBSecret      = "web-b-secret-that-is-long-enough-for-a-test-01"
 	apiAudience     = "https://api.example.com/"
 )
 
@@ -46,13 +48,14 @@ clients:
     client_secret: ` + webSecret + `
     app_type: regular_web
     token_endpoint_auth_method: client_secret_post
-    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, refresh_token, authorization_code]
-    callbacks: [https://app.example.com/callback]
+    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, refresh_token, authorization_code, implicit]
+    callbacks: [https://app.example.com/callback, https://app.example.com/second-callback]
   - name: Native App
     client_id: ` + nativeClientID + `
     app_type: native
     token_endpoint_auth_method: none
-    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, refresh_token]
+    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, refresh_token, authorization_code]
+    callbacks: ["com.example.native://callback"]
     refresh_token:
       rotation_type: rotating
       expiration_type: expiring
@@ -62,6 +65,7 @@ clients:
     app_type: spa
     token_endpoint_auth_method: none
     grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, implicit]
+    callbacks: [https://spa.example.com/callback]
   - name: No Grant
     client_id: ` + noGrantClientID + `
     app_type: native
@@ -72,16 +76,32 @@ clients:
     app_type: native
     token_endpoint_auth_method: none
     grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp]
+  - name: Web B
+    client_id: ` + webBClientID + `
+    client_secret: ` + webBSecret + `
+    app_type: regular_web
+    token_endpoint_auth_method: client_secret_post
+    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, authorization_code, implicit]
+    callbacks: [https://b.example.com/callback]
 connections:
   - name: email
     strategy: email
-    enabled_clients: [Web App, Native App, SPA, No Grant]
+    enabled_clients: [Web App, Native App, SPA, No Grant, Web B]
     options:
       totp: {length: 6, time_step: %TIME_STEP%}
       email:
         from: "{{ application.name }} <login@example.com>"
         subject: "Your code for {{ application.name }}"
         syntax: liquid
+  - name: email-direct
+    strategy: email
+    enabled_clients: [Web App]
+    options:
+      sesame: {link_confirmation: false}
+      authParams: {scope: openid email, state: from-the-connection}
+      email:
+        syntax: liquid
+        body: '<p>Your code is {{ code }} ({{ send }}).</p><p><a href="{{ link | escape }}">Sign in</a></p>'
   - name: closed
     strategy: email
     enabled_clients: [Web App]

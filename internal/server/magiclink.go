@@ -314,7 +314,9 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var pe *passwordless.Error
 		if errors.As(err, &pe) {
-			s.writeError(w, r, &oauth.Error{Status: http.StatusForbidden, Code: pe.Code, Description: pe.Description})
+			// Spec §3.2: a wrong code is 401 invalid_user_password here; an
+			// expired or exhausted code answers the same, with its own text.
+			s.writeError(w, r, &oauth.Error{Status: http.StatusUnauthorized, Code: "invalid_user_password", Description: pe.Description})
 			return
 		}
 		s.writeError(w, r, err)
