@@ -18,6 +18,7 @@ import (
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/server"
+	"github.com/sesame-id/sesame/internal/sms"
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/store/sqlite"
 	"github.com/sesame-id/sesame/internal/tenant"
@@ -156,6 +157,7 @@ func (a *App) init(ctx context.Context) error {
 	}
 	a.Server.Passwordless = &passwordless.Service{
 		Issuer: cfg.Issuer, Store: st, HMACKey: hmacKey, Sealer: sealer, Now: time.Now, Queued: a.Worker.Kick,
+		SMS: sms.Config{TwilioAPIURL: cfg.TwilioAPIURL, GatewayTimeout: cfg.SMSGatewayTimeout, Logger: a.Logger},
 	}
 	a.Server.OAuth = &oauth.Server{
 		Issuer: cfg.Issuer, Store: st, Keys: keys, Passwordless: a.Server.Passwordless, Now: time.Now,

@@ -28,6 +28,12 @@ type Config struct {
 	TLSKey   string
 	LogLevel slog.Level
 
+	// TwilioAPIURL is the base URL of Twilio's REST API; tests and
+	// Twilio-compatible gateways point it elsewhere.
+	TwilioAPIURL string
+	// SMSGatewayTimeout bounds a call to a custom SMS gateway.
+	SMSGatewayTimeout time.Duration
+
 	// PurgeInterval is how often dead codes, outbox rows and tokens are
 	// deleted.
 	PurgeInterval time.Duration
@@ -48,7 +54,7 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		return def
 	}
 	var cfg Config
-	var logLevel string
+	var logLevel, gatewayTimeout string
 	fs.StringVar(&cfg.Database, "database", env("DATABASE", "sqlite:./sesame.db"), "database: sqlite:PATH (env SESAME_DATABASE)")
 	if cmd == "serve" {
 		fs.StringVar(&cfg.Listen, "listen", env("LISTEN", DefaultListen), "address to listen on (env SESAME_LISTEN)")
@@ -56,6 +62,8 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.StringVar(&cfg.Tenant, "tenant", env("TENANT", ""), "tenant file, YAML or JSON in the Auth0 Deploy CLI layout (env SESAME_TENANT); default: a development tenant")
 		fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "TLS certificate file: serve HTTPS (env SESAME_TLS_CERT)")
 		fs.StringVar(&cfg.TLSKey, "tls-key", env("TLS_KEY", ""), "TLS private key file (env SESAME_TLS_KEY)")
+		fs.StringVar(&cfg.TwilioAPIURL, "twilio-api-url", env("TWILIO_API_URL", "https://api.twilio.com"), "base URL of Twilio's REST API (env SESAME_TWILIO_API_URL)")
+		fs.StringVar(&gatewayTimeout, "sms-gateway-timeout", env("SMS_GATEWAY_TIMEOUT", "30s"), "timeout of a call to a custom SMS gateway (env SESAME_SMS_GATEWAY_TIMEOUT)")
 	}
 	fs.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env SESAME_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -69,6 +77,11 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	}
 	cfg.PurgeInterval = 10 * time.Minute
 	if cmd == "serve" {
+		d, err := time.ParseDuration(gatewayTimeout)
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("--sms-gateway-timeout %q: want a positive duration such as 30s", gatewayTimeout)
+		}
+		cfg.SMSGatewayTimeout = d
 		if err := cfg.finish(); err != nil {
 			return Config{}, err
 		}

@@ -85,9 +85,6 @@ func (s *Server) PasswordlessOTP(ctx context.Context, req OTPRequest) (*TokenRes
 	if !conn.EnabledFor(req.Client.ClientID) {
 		return nil, &Error{Status: 403, Code: "unauthorized_client", Description: "The connection " + quote(req.Realm) + " is not enabled for this client"}
 	}
-	if conn.Strategy == "sms" {
-		return nil, &Error{Status: 400, Code: "invalid_request", Description: "SMS connections are not available yet"}
-	}
 	rs, err := s.audience(req.Tenant, req.Audience)
 	if err != nil {
 		return nil, err
@@ -247,7 +244,9 @@ func UserClaims(u store.User, scope string) map[string]any {
 	if token.HasScope(scope, "profile") {
 		claims["name"] = u.Name
 		claims["nickname"] = u.Nickname
-		claims["picture"] = u.Picture
+		if u.Picture != "" {
+			claims["picture"] = u.Picture
+		}
 		claims["updated_at"] = u.UpdatedAt.UTC().Format("2006-01-02T15:04:05.000Z")
 	}
 	if token.HasScope(scope, "email") && u.Email != "" {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sesame-id/sesame/internal/delivery"
+	"github.com/sesame-id/sesame/internal/sms"
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/tenant"
 )
@@ -33,6 +34,7 @@ type Service struct {
 	Store   store.Store
 	HMACKey []byte // from the store; never logged
 	Sealer  *delivery.Sealer
+	SMS     sms.Config // Twilio API URL, gateway timeout
 	Now     func() time.Time
 	// Queued is called after a message was committed to the outbox, to wake
 	// the delivery worker. It may be nil.
@@ -45,6 +47,8 @@ type StartRequest struct {
 	Connection      *tenant.Connection
 	EmailProvider   *tenant.EmailProvider
 	Email           string // as given; normalised here
+	PhoneNumber     string // E.164, for sms connections
+	IP, UserAgent   string // of the caller, for the SMS gateway's forward_req_info
 	Send            string // code, link, link_ios or link_android
 	AuthParams      map[string]any
 	RequestLanguage string
@@ -62,8 +66,9 @@ const VerifyRedirectPath = "passwordless/verify_redirect"
 
 // StartResult is what /passwordless/start answers.
 type StartResult struct {
-	ID    string
-	Email string
+	ID          string
+	Email       string
+	PhoneNumber string
 }
 
 // NormalizeEmail trims an address and folds it to lower case: addresses are
@@ -91,6 +96,9 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, err
 	now := s.Now()
 	conn := req.Connection
 	identifier := NormalizeEmail(req.Email)
+	if conn.Strategy == "sms" {
+		identifier = req.PhoneNumber
+	}
 	id, err := NewObjectID()
 	if err != nil {
 		return StartResult{}, err
@@ -126,6 +134,10 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, err
 		case err != nil:
 			return StartResult{}, fmt.Errorf("look up user: %w", err)
 		}
+	}
+
+	if conn.Strategy == "sms" {
+		return s.startSMS(ctx, req, code, otp, send)
 	}
 
 	var msg *store.OutboxMessage
@@ -176,6 +188,51 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, err
 	return StartResult{ID: id, Email: identifier}, nil
 }
 
+// startSMS sends the code by SMS within the request, so that a provider's
+// error reaches the caller as with Auth0, and stores the code only once the
+// provider accepted the message: a failed send changes nothing, and an
+// earlier live code stays as it was.
+func (s *Service) startSMS(ctx context.Context, req StartRequest, code store.Code, otp string, send bool) (StartResult, error) {
+	conn := req.Connection
+	if send {
+		body, err := sms.Render(conn.Options, sms.Vars{
+			Code: otp, ApplicationName: req.Client.Name, PhoneNumber: code.Identifier, RequestLanguage: req.RequestLanguage,
+		})
+		if err != nil {
+			return StartResult{}, fmt.Errorf("render sms: %w", err)
+		}
+		err = sms.NewSender(conn.Options, s.SMS).SendSMS(ctx, sms.Message{
+			To: code.Identifier, Body: body, IP: req.IP, UserAgent: req.UserAgent,
+		})
+		if err != nil {
+			var se *sms.Error
+			if errors.As(err, &se) {
+				return StartResult{}, errorf(se.Code, se.Description)
+			}
+			return StartResult{}, fmt.Errorf("send sms: %w", err)
+		}
+	}
+	if err := s.Store.CreateCode(ctx, code, nil); err != nil {
+		return StartResult{}, fmt.Errorf("store code: %w", err)
+	}
+	return StartResult{ID: code.ID, PhoneNumber: code.Identifier}, nil
+}
+
+// Identifier normalises what a user typed for a connection: a trimmed,
+// lower-cased address for email, an E.164 number for sms. It reports false
+// for a value that can never match a code.
+func Identifier(conn *tenant.Connection, raw string) (string, bool) {
+	if conn.Strategy == "sms" {
+		n, err := sms.NormalizePhone(raw)
+		if err != nil {
+			return "", false
+		}
+		return n, true
+	}
+	id := NormalizeEmail(raw)
+	return id, id != ""
+}
+
 // VerifyRequest is a code presented for login.
 type VerifyRequest struct {
 	Client     *tenant.Client
@@ -190,29 +247,33 @@ type VerifyRequest struct {
 func (s *Service) Verify(ctx context.Context, req VerifyRequest) (store.User, error) {
 	now := s.Now()
 	conn := req.Connection
-	identifier := NormalizeEmail(req.Username)
-	if err := s.checkCode(ctx, req, identifier, now, s.Store.VerifyCode); err != nil {
+	if err := s.checkCode(ctx, req, now, s.Store.VerifyCode); err != nil {
 		return store.User{}, err
 	}
+	identifier, _ := Identifier(conn, req.Username)
 	userID, err := NewObjectID()
 	if err != nil {
 		return store.User{}, err
 	}
 	u := store.User{
-		UserID:        conn.Strategy + "|" + userID,
-		Connection:    conn.Name,
-		Strategy:      conn.Strategy,
-		Identifier:    identifier,
-		Email:         identifier,
-		EmailVerified: true,
-		Name:          identifier,
-		Nickname:      nickname(identifier),
-		Picture:       Gravatar(identifier),
-		CreatedAt:     now,
-		UpdatedAt:     now,
-		LastLogin:     now,
-		LastIP:        req.IP,
-		LoginsCount:   1,
+		UserID:      conn.Strategy + "|" + userID,
+		Connection:  conn.Name,
+		Strategy:    conn.Strategy,
+		Identifier:  identifier,
+		Name:        identifier,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+		LastLogin:   now,
+		LastIP:      req.IP,
+		LoginsCount: 1,
+	}
+	if conn.Strategy == "sms" {
+		// Auth0 gives sms users their number as name and nickname, and no
+		// picture of their own.
+		u.PhoneNumber, u.PhoneVerified, u.Nickname = identifier, true, identifier
+	} else {
+		u.Email, u.EmailVerified = identifier, true
+		u.Nickname, u.Picture = nickname(identifier), Gravatar(identifier)
 	}
 	user, _, err := s.Store.LoginUser(ctx, u, !conn.Options.DisableSignup)
 	if errors.Is(err, store.ErrNotFound) {
@@ -228,18 +289,19 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (store.User, er
 // wrong code uses up one of its tries, as at the token endpoint, so no
 // endpoint is a free guessing oracle.
 func (s *Service) Check(ctx context.Context, req VerifyRequest) error {
-	return s.checkCode(ctx, req, NormalizeEmail(req.Username), s.Now(), s.Store.CheckCode)
+	return s.checkCode(ctx, req, s.Now(), s.Store.CheckCode)
 }
 
 type codeCheck func(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time) (store.Code, error)
 
 // checkCode runs one of the store's atomic code checks and turns its outcome
 // into Auth0's errors.
-func (s *Service) checkCode(ctx context.Context, req VerifyRequest, identifier string, now time.Time, check codeCheck) error {
+func (s *Service) checkCode(ctx context.Context, req VerifyRequest, now time.Time, check codeCheck) error {
 	conn := req.Connection
 	wrong := errorf(CodeInvalidGrant, wrongCodeDescription(conn))
 	otp := strings.TrimSpace(req.OTP)
-	if identifier == "" || otp == "" || len(otp) > 64 {
+	identifier, ok := Identifier(conn, req.Username)
+	if !ok || otp == "" || len(otp) > 64 {
 		return wrong
 	}
 	mac := s.codeHMAC(conn.Name, identifier, req.Client.ClientID, otp)

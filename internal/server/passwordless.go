@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/sesame-id/sesame/internal/passwordless"
+	"github.com/sesame-id/sesame/internal/sms"
 	"github.com/sesame-id/sesame/internal/tenant"
 )
 
@@ -195,8 +196,9 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	case !conn.EnabledFor(client.ClientID):
 		s.writeError(w, r, startError("bad.connection", "Connection is disabled"))
 		return
-	case conn.Strategy == "sms":
-		s.writeError(w, r, startError("bad.connection", "SMS connections are not available yet"))
+	}
+	if conn.Strategy == "sms" {
+		s.startSMS(w, r, t, client, conn, req)
 		return
 	}
 
@@ -240,6 +242,46 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"_id": res.ID, "email": res.Email, "email_verified": false})
+}
+
+// startSMS is /passwordless/start on an sms connection: codes only, sent
+// within the request.
+func (s *Server) startSMS(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, client *tenant.Client, conn *tenant.Connection, req startRequest) {
+	phone, perr := sms.NormalizePhone(req.PhoneNumber)
+	if perr != nil {
+		s.writeError(w, r, startError(perr.Code, perr.Description))
+		return
+	}
+	switch req.Send {
+	case "", "code": // the SDKs send none for sms; it means code here
+	default:
+		if slices.Contains(sendValues, req.Send) {
+			s.writeError(w, r, startError("bad.send", "SMS connections send codes only: send must be \"code\""))
+		} else {
+			s.writeError(w, r, startError("bad.send", "No enum match for: "+truncate(req.Send, 64)))
+		}
+		return
+	}
+	lang := requestLanguage(r)
+	res, err := s.Passwordless.Start(r.Context(), passwordless.StartRequest{
+		Client:          client,
+		Connection:      conn,
+		PhoneNumber:     phone,
+		Send:            "code",
+		AuthParams:      req.AuthParams,
+		RequestLanguage: lang,
+		IP:              s.callerIP(r),
+		UserAgent:       truncate(r.UserAgent(), 512),
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var language any
+	if lang != "" {
+		language = lang
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"_id": res.ID, "phone_number": res.PhoneNumber, "phone_verified": false, "request_language": language})
 }
 
 // requestLanguage is the template language: x-request-language, else the
