@@ -128,6 +128,9 @@ func (a *App) init(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load tenant: %w", err)
 	}
+	if err := checkTemplates(t); err != nil {
+		return err
+	}
 
 	hmacKey, err := ensureRandomSecret(ctx, st, secretCodeHMAC)
 	if err != nil {
@@ -251,7 +254,7 @@ func Serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	}
 	defer a.Close()
 	a.PrintCredentials(stdout)
-	if a.Server.Tenant().EmailProvider == nil {
+	if ep := a.Server.Tenant().EmailProvider; ep == nil || (ep.Enabled != nil && !*ep.Enabled) {
 		logger.Warn("no email provider configured: development delivery, messages are printed to this log instead of being sent")
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -327,4 +330,29 @@ func redactDSN(s string) string {
 		}
 	}
 	return s
+}
+
+// checkTemplates renders every connection's templates once with sample
+// values, so that a broken template stops the start instead of failing
+// every /passwordless/start later.
+func checkTemplates(t *tenant.Tenant) error {
+	var errs []error
+	for _, c := range t.Connections {
+		switch c.Strategy {
+		case "email":
+			for _, send := range []string{"code", "link"} {
+				if _, err := delivery.RenderEmail(c, t.EmailProvider, delivery.EmailVars{
+					Code: "123456", Link: "https://example.com/", Send: send, ApplicationName: "App", Email: "user@example.com", ExpiresInMinutes: 3,
+				}); err != nil {
+					errs = append(errs, fmt.Errorf("connection %q: email template: %w", c.Name, err))
+					break
+				}
+			}
+		case "sms":
+			if _, err := sms.Render(c.Options, sms.Vars{Code: "123456", ApplicationName: "App", PhoneNumber: "+16502530000"}); err != nil {
+				errs = append(errs, fmt.Errorf("connection %q: sms template: %w", c.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

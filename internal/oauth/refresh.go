@@ -91,6 +91,11 @@ func (s *Server) Refresh(ctx context.Context, req RefreshRequest) (*TokenRespons
 	if old.ClientID != c.ClientID || !old.RevokedAt.IsZero() || (!old.ExpiresAt.IsZero() && !now.Before(old.ExpiresAt)) {
 		return nil, errBadRefresh
 	}
+	// A token rotated while the client rotated stays dead if the client is
+	// switched to non-rotating.
+	if !rotate && !old.RotatedAt.IsZero() {
+		return nil, errBadRefresh
+	}
 	scope := old.Scope
 	if req.Scope != "" {
 		for _, sc := range strings.Fields(req.Scope) {
@@ -102,6 +107,10 @@ func (s *Server) Refresh(ctx context.Context, req RefreshRequest) (*TokenRespons
 	}
 	if rotate {
 		next.UserID, next.Scope, next.Audience, next.FamilyID = old.UserID, old.Scope, old.Audience, old.FamilyID
+		// token_lifetime is absolute: rotation does not extend the family.
+		if !old.ExpiresAt.IsZero() {
+			next.ExpiresAt = old.ExpiresAt
+		}
 		if _, err := s.Store.UseRefreshToken(ctx, hash, now, true, leeway, next); err != nil {
 			return nil, s.refreshError(err)
 		}
@@ -119,7 +128,7 @@ func (s *Server) Refresh(ctx context.Context, req RefreshRequest) (*TokenRespons
 			return nil, errBadRefresh
 		}
 	}
-	resp, err := s.issue(ctx, issueRequest{Client: c, User: user, Resource: rs, Audience: old.Audience, Scope: scope, AccessToken: true, IDToken: true})
+	resp, err := s.issue(ctx, issueRequest{Client: c, User: user, Resource: rs, Audience: old.Audience, Scope: scope, AccessToken: true, IDToken: true, AuthTime: user.LastLogin})
 	if err != nil {
 		return nil, err
 	}

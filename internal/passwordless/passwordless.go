@@ -158,7 +158,7 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, err
 			ApplicationName:  req.Client.Name,
 			RequestLanguage:  req.RequestLanguage,
 			Email:            identifier,
-			ExpiresInMinutes: int((lifetime + time.Minute - 1) / time.Minute),
+			ExpiresInMinutes: max(1, int(lifetime/time.Minute)), // never promise more time than there is
 		})
 		if err != nil {
 			return StartResult{}, fmt.Errorf("render email: %w", err)

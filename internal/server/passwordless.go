@@ -176,7 +176,12 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized_client", Description: "private_key_jwt client authentication is not supported yet"})
 		return
 	}
-	switch checkSecret(client, readClientCredentials(r, req.ClientID, req.ClientSecret)) {
+	cred := readClientCredentials(r, req.ClientID, req.ClientSecret)
+	if cred.Both {
+		s.writeError(w, r, startError("bad.request", "use only one client authentication method: client_secret in the body or HTTP Basic"))
+		return
+	}
+	switch checkSecret(client, cred) {
 	case secretMissing:
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized_client", Description: "Client authentication is required"})
 		return

@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -58,7 +60,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	return s.middleware(mux)
+	var h http.Handler = mux
+	// An issuer with a path (https://example.com/auth/) serves under it.
+	if u, err := url.Parse(s.Issuer); err == nil && strings.TrimSuffix(u.Path, "/") != "" {
+		h = http.StripPrefix(strings.TrimSuffix(u.Path, "/"), mux)
+	}
+	return s.middleware(h)
 }
 
 type statusRecorder struct {
