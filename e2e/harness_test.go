@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,7 +24,10 @@ import (
 	"time"
 
 	"github.com/sesame-id/sesame/internal/app"
+	"github.com/sesame-id/sesame/internal/passwordless"
+	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/smtptest"
+	"github.com/sesame-id/sesame/internal/store"
 )
 
 // Credentials of the clients in the test tenant.
@@ -39,8 +43,19 @@ const (
 	apiAudience     = "https://api.example.com/"
 )
 
-// tenantYAML is the test tenant; %SMTP_HOST%, %SMTP_PORT% and %TIME_STEP%
-// are filled in per test.
+// Credentials of the sms connections in the test tenant; the fake providers
+// in sms_fakes_test.go check them.
+const (
+	twilioSID      = "AC0123456789abcdef0123456789abcdef"
+	twilioToken    = "twilio-auth-token-0123456789abcdef"
+	messagingSID   = "MG0123456789abcdef0123456789abcdef"
+	gatewaySubject = "urn:sesame-test"
+	gatewayAud     = "urn:test-sms-gateway"
+	gatewaySecret  = "gateway-secret-that-is-at-least-256-bits-long"
+)
+
+// tenantYAML is the test tenant; %SMTP_HOST%, %SMTP_PORT%, %TIME_STEP% and
+// %GATEWAY_URL% are filled in per test.
 const tenantYAML = `
 clients:
   - name: Web App
@@ -107,6 +122,50 @@ connections:
     enabled_clients: [Web App]
     options:
       disable_signup: true
+  - name: sms
+    strategy: sms
+    enabled_clients: [Web App, Native App]
+    options:
+      twilio_sid: ` + twilioSID + `
+      twilio_token: ` + twilioToken + `
+      from: "+16502530000"
+      syntax: md_with_macros
+      template: "@@application.name@@ code: @@password@@"
+      totp: {length: 6, time_step: %TIME_STEP%}
+  - name: sms-msvc
+    strategy: sms
+    enabled_clients: [Native App]
+    options:
+      twilio_sid: ` + twilioSID + `
+      twilio_token: ` + twilioToken + `
+      messaging_service_sid: ` + messagingSID + `
+  - name: sms-gateway
+    strategy: sms
+    enabled_clients: [Native App]
+    options:
+      provider: sms_gateway
+      gateway_url: "%GATEWAY_URL%"
+      gateway_authentication:
+        method: bearer
+        subject: "` + gatewaySubject + `"
+        audience: "` + gatewayAud + `"
+        secret: ` + gatewaySecret + `
+        secret_base64_encoded: false
+      forward_req_info: true
+      from: Sesame
+      syntax: liquid
+      template: "{{ code }} is your code for {{ application.name }}"
+  - name: sms-dev
+    strategy: sms
+    enabled_clients: [Native App]
+  - name: sms-closed
+    strategy: sms
+    enabled_clients: [Native App]
+    options:
+      twilio_sid: ` + twilioSID + `
+      twilio_token: ` + twilioToken + `
+      from: "+16502530000"
+      disable_signup: true
   - name: db
     strategy: auth0
     enabled_clients: [Web App]
@@ -136,6 +195,42 @@ type env struct {
 	Tenant string
 	logs   *syncBuffer
 	srv    *httptest.Server
+
+	twilioURL      string
+	gatewayTimeout time.Duration
+	limits         ratelimit.Settings
+	protection     passwordless.Protection
+	trustedProxies []netip.Prefix
+	Clock          *clock
+}
+
+// clock is a controllable clock: tests move it forward instead of sleeping.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// generousLimits are the harness's rate limits unless a test asks for the
+// real ones: tests of other features send many messages to one address.
+func generousLimits() ratelimit.Settings {
+	l := ratelimit.Defaults()
+	l.StartPerIP = store.Limit{Burst: 100000, Per: time.Hour}
+	l.PerRecipient = store.Limit{Burst: 100000, Per: time.Hour}
+	l.VerifyPerIP = store.Limit{Burst: 100000, Per: time.Hour}
+	return l
 }
 
 type envOptions struct {
@@ -144,6 +239,15 @@ type envOptions struct {
 	noSMTP   bool   // configure smtpAddr but start no server there
 	db       string // reuse a database file
 	tls      bool
+
+	twilioURL      string        // Twilio API base URL; default: nothing listens there
+	gatewayURL     string        // gateway_url of sms-gateway; default: nothing listens there
+	gatewayTimeout time.Duration // SMS gateway timeout; default the server's
+
+	limits         *ratelimit.Settings      // rate limits; default generousLimits()
+	protection     *passwordless.Protection // brute-force protection; default the server's
+	trustedProxies []netip.Prefix
+	clock          bool // run the server on a controllable clock (env.Clock)
 }
 
 type syncBuffer struct {
@@ -177,16 +281,36 @@ func newEnv(t *testing.T, o envOptions) *env {
 		e.SMTP = smtptest.Start(t)
 		o.smtpAddr = e.SMTP.Addr
 	}
+	// No test may reach the real Twilio or a gateway by accident.
+	if o.twilioURL == "" {
+		o.twilioURL = "http://127.0.0.1:1"
+	}
+	if o.gatewayURL == "" {
+		o.gatewayURL = "http://127.0.0.1:1/sms"
+	}
 	host, port, _ := net.SplitHostPort(o.smtpAddr)
 	dir := t.TempDir()
 	e.Tenant = filepath.Join(dir, "tenant.yaml")
-	yaml := strings.NewReplacer("%SMTP_HOST%", host, "%SMTP_PORT%", port, "%TIME_STEP%", strconv.Itoa(o.timeStep)).Replace(tenantYAML)
+	yaml := strings.NewReplacer("%SMTP_HOST%", host, "%SMTP_PORT%", port, "%TIME_STEP%", strconv.Itoa(o.timeStep),
+		"%GATEWAY_URL%", o.gatewayURL).Replace(tenantYAML)
 	if err := os.WriteFile(e.Tenant, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.DB = o.db
 	if e.DB == "" {
 		e.DB = filepath.Join(dir, "sesame.db")
+	}
+	e.twilioURL, e.gatewayTimeout = o.twilioURL, o.gatewayTimeout
+	e.limits = generousLimits()
+	if o.limits != nil {
+		e.limits = *o.limits
+	}
+	if o.protection != nil {
+		e.protection = *o.protection
+	}
+	e.trustedProxies = o.trustedProxies
+	if o.clock {
+		e.Clock = &clock{now: time.Now()}
 	}
 	e.start(o.tls)
 	return e
@@ -203,10 +327,21 @@ func (e *env) start(useTLS bool) {
 	}
 	issuer := scheme + "://" + srv.Listener.Addr().String() + "/"
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(e.logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var now func() time.Time
+	if e.Clock != nil {
+		now = e.Clock.Now
+	}
 	a, err := app.New(context.Background(), app.Config{
 		Issuer:   issuer,
 		Database: "sqlite:" + e.DB,
 		Tenant:   e.Tenant,
+
+		TwilioAPIURL:      e.twilioURL,
+		SMSGatewayTimeout: e.gatewayTimeout,
+		Limits:            e.limits,
+		Protection:        e.protection,
+		TrustedProxies:    e.trustedProxies,
+		Now:               now,
 	}, logger)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)

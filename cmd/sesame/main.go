@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/sesame-id/sesame/internal/app"
@@ -22,6 +23,8 @@ const usage = `Sesame — a passwordless identity server that speaks Auth0's API
 Usage:
   sesame serve [flags]     run the server (embedded SQLite in ./sesame.db by default)
   sesame migrate [flags]   apply database migrations and exit
+  sesame blocks list [--database D]              list brute-force blocks in force
+  sesame blocks clear IDENTIFIER [--database D]  lift the blocks of an address or number
   sesame version           print the version
 
 Run "sesame serve -h" for the flags; every flag also reads SESAME_<NAME>.
@@ -59,6 +62,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return app.Migrate(ctx, cfg, logger)
 		}
 		return app.Serve(ctx, cfg, logger, stdout, version)
+	case "blocks":
+		var sub []string
+		for len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+			sub, rest = append(sub, rest[0]), rest[1:]
+		}
+		cfg, err := app.ParseConfig(cmd, rest, getenv, stderr)
+		if err != nil {
+			if errors.Is(err, app.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+		return app.Blocks(ctx, cfg, sub, stdout)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "sesame", version)
 		return nil

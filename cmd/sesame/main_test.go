@@ -12,9 +12,11 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -355,6 +357,127 @@ emailProvider:
 	}
 	if _, err := provider.Verifier(&oidc.Config{ClientID: clientID}).Verify(octx, tokens.IDToken); err != nil {
 		t.Fatalf("go-oidc: %v", err)
+	}
+	if strings.Contains(p.stderr.String(), code[1]) {
+		t.Errorf("the code appears in the log")
+	}
+}
+
+func TestServe_SendsAndLogsInBySMSWithTheAuth0GoSDK(t *testing.T) {
+	dir := t.TempDir()
+	const (
+		clientID, secret = "sdkClient000000000000000000000002", "sdk-client-secret-0123456789-abcdefghijklmnoq"
+		sid, token       = "AC0123456789abcdef0123456789abcdef", "twilio-auth-token-0123456789abcdef"
+		phone            = "+16502530198"
+	)
+	// A Twilio that speaks the Messages API and records the bodies it accepts.
+	var mu sync.Mutex
+	var bodies []string
+	twilio := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		_ = r.ParseForm()
+		f := r.PostForm
+		if r.Method != http.MethodPost || r.URL.Path != "/2010-04-01/Accounts/"+sid+"/Messages.json" || user != sid || pass != token ||
+			f.Get("To") != phone || f.Get("From") != "+16502530000" || f.Get("Body") == "" {
+			t.Errorf("twilio: %s %s as %s:%s with %v", r.Method, r.URL.Path, user, pass, f)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"code":21211,"message":"Invalid 'To' Phone Number","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`)
+			return
+		}
+		mu.Lock()
+		bodies = append(bodies, f.Get("Body"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"account_sid": sid, "api_version": "2010-04-01", "body": f.Get("Body"), "direction": "outbound-api",
+			"from": f.Get("From"), "to": f.Get("To"), "sid": "SM1f0e8ae6ade43cb3c0ce4525424e404f", "status": "queued",
+			"error_code": nil, "error_message": nil, "num_segments": "1", "price": nil, "price_unit": "USD",
+		})
+	}))
+	defer twilio.Close()
+
+	tenantFile := filepath.Join(dir, "tenant.yaml")
+	tenantYAML := fmt.Sprintf(`
+clients:
+  - name: SDK App
+    client_id: %s
+    client_secret: %s
+    app_type: regular_web
+    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp]
+connections:
+  - name: sms
+    strategy: sms
+    enabled_clients: [SDK App]
+    options:
+      twilio_sid: %s
+      twilio_token: %s
+      from: "+16502530000"
+      template: "Your SDK code: @@password@@"
+`, clientID, secret, sid, token)
+	if err := os.WriteFile(tenantFile, []byte(tenantYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, pool := selfSigned(t, dir)
+	addr := freeAddr(t)
+	p := startSesame(t, []string{"serve", "--listen", addr, "--tls-cert", certFile, "--tls-key", keyFile, "--twilio-api-url", twilio.URL}, map[string]string{
+		"SESAME_DATABASE": "sqlite:" + filepath.Join(dir, "sesame.db"),
+		"SESAME_TENANT":   tenantFile,
+	})
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
+	waitHealthy(t, p, client, "https://"+addr+"/")
+
+	ctx := context.Background()
+	auth, err := authentication.New(ctx, addr,
+		authentication.WithClientID(clientID),
+		authentication.WithClientSecret(secret),
+		authentication.WithClient(client),
+	)
+	if err != nil {
+		t.Fatalf("authentication.New: %v", err)
+	}
+	// SendSMS always uses the connection "sms" and sends no send.
+	sent, err := auth.Passwordless.SendSMS(ctx, passwordless.SendSMSRequest{PhoneNumber: phone})
+	if err != nil {
+		t.Fatalf("SendSMS: %v", err)
+	}
+	if len(sent.ID) != 24 || sent.PhoneNumber != phone || sent.PhoneVerified {
+		t.Errorf("SendSMS response = %+v", sent)
+	}
+	mu.Lock()
+	got := append([]string(nil), bodies...)
+	mu.Unlock()
+	if len(got) != 1 {
+		t.Fatalf("twilio accepted %d messages, want 1", len(got))
+	}
+	code := regexp.MustCompile(`^Your SDK code: (\d{6})$`).FindStringSubmatch(got[0])
+	if code == nil {
+		t.Fatalf("no code in %q", got[0])
+	}
+
+	// LoginWithSMS validates the ID token (signature, issuer, audience).
+	tokens, err := auth.Passwordless.LoginWithSMS(ctx, passwordless.LoginWithSMSRequest{
+		PhoneNumber: phone, Code: code[1], Scope: "openid profile phone",
+	}, oauth.IDTokenValidationOptions{})
+	if err != nil {
+		t.Fatalf("LoginWithSMS: %v", err)
+	}
+	if tokens.AccessToken == "" || tokens.IDToken == "" || tokens.TokenType != "Bearer" {
+		t.Fatalf("tokens = %+v", tokens)
+	}
+	info, err := auth.UserInfo(ctx, tokens.AccessToken)
+	if err != nil || info.PhoneNumber != phone || !info.PhoneNumberVerified || !strings.HasPrefix(info.Sub, "sms|") {
+		t.Fatalf("UserInfo: %+v %v", info, err)
+	}
+
+	// A used code comes back as the SDK's error with Auth0's strings.
+	_, err = auth.Passwordless.LoginWithSMS(ctx, passwordless.LoginWithSMSRequest{
+		PhoneNumber: phone, Code: code[1], Scope: "openid",
+	}, oauth.IDTokenValidationOptions{})
+	var aerr *authentication.Error
+	if err == nil || !asAuthError(err, &aerr) || aerr.StatusCode != 403 || aerr.Err != "invalid_grant" || aerr.Message != "Wrong phone number or verification code." {
+		t.Fatalf("used code: %v", err)
 	}
 	if strings.Contains(p.stderr.String(), code[1]) {
 		t.Errorf("the code appears in the log")

@@ -17,6 +17,7 @@ import (
 	"github.com/sesame-id/sesame/internal/delivery"
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
+	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/server"
 	"github.com/sesame-id/sesame/internal/sms"
 	"github.com/sesame-id/sesame/internal/store"
@@ -102,7 +103,10 @@ func (a *App) init(ctx context.Context) error {
 	if err := st.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	now := time.Now()
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
 	if cfg.Tenant != "" {
 		f, warnings, err := tenant.LoadFile(cfg.Tenant, os.Getenv)
 		if err != nil {
@@ -112,11 +116,11 @@ func (a *App) init(ctx context.Context) error {
 		for _, w := range warnings {
 			a.Logger.Warn("tenant file: " + w)
 		}
-		if a.Credentials, err = tenant.Import(ctx, st, f, now); err != nil {
+		if a.Credentials, err = tenant.Import(ctx, st, f, now()); err != nil {
 			return fmt.Errorf("import tenant: %w", err)
 		}
 	} else {
-		creds, created, err := tenant.ImportIfEmpty(ctx, st, tenant.DevFile(), now)
+		creds, created, err := tenant.ImportIfEmpty(ctx, st, tenant.DevFile(), now())
 		if err != nil {
 			return fmt.Errorf("create development tenant: %w", err)
 		}
@@ -130,6 +134,11 @@ func (a *App) init(ctx context.Context) error {
 	}
 	if err := checkTemplates(t); err != nil {
 		return err
+	}
+	for _, c := range t.Connections {
+		if c.Strategy == "sms" && len(c.Options.AllowedCountryCodes()) == 0 {
+			a.Logger.Warn("sms connection allows every country: set options.sesame.allowed_country_codes to the countries you serve, to limit SMS pumping (toll fraud)", "connection", c.Name)
+		}
 	}
 
 	hmacKey, err := ensureRandomSecret(ctx, st, secretCodeHMAC)
@@ -149,21 +158,33 @@ func (a *App) init(ctx context.Context) error {
 		return err
 	}
 
-	a.Server = &server.Server{Issuer: cfg.Issuer, Keys: keys, Logger: a.Logger, Now: time.Now}
+	limits, protection := cfg.Limits, cfg.Protection
+	fillDefaults(&limits, &protection)
+	events := func(ctx context.Context, e store.Event) error {
+		id, err := passwordless.NewObjectID()
+		if err != nil {
+			return err
+		}
+		e.ID, e.CreatedAt = id, now()
+		return st.AddEvent(ctx, e)
+	}
+	a.Server = &server.Server{Issuer: cfg.Issuer, Keys: keys, Logger: a.Logger, Now: now, TrustedProxies: cfg.TrustedProxies,
+		Limiter: &ratelimit.Limiter{Store: st, Settings: limits}, Events: events}
 	a.Server.SetTenant(t)
 	a.Worker = &delivery.Worker{
 		Store:  st,
 		Sealer: sealer,
 		Sender: a.emailSender,
 		Logger: a.Logger,
-		Now:    time.Now,
+		Now:    now,
 	}
 	a.Server.Passwordless = &passwordless.Service{
-		Issuer: cfg.Issuer, Store: st, HMACKey: hmacKey, Sealer: sealer, Now: time.Now, Queued: a.Worker.Kick,
-		SMS: sms.Config{TwilioAPIURL: cfg.TwilioAPIURL, GatewayTimeout: cfg.SMSGatewayTimeout, Logger: a.Logger},
+		Issuer: cfg.Issuer, Store: st, HMACKey: hmacKey, Sealer: sealer, Now: now, Queued: a.Worker.Kick,
+		SMS:        sms.Config{TwilioAPIURL: cfg.TwilioAPIURL, GatewayTimeout: cfg.SMSGatewayTimeout, Logger: a.Logger},
+		Protection: protection, Events: events,
 	}
 	a.Server.OAuth = &oauth.Server{
-		Issuer: cfg.Issuer, Store: st, Keys: keys, Passwordless: a.Server.Passwordless, Now: time.Now,
+		Issuer: cfg.Issuer, Store: st, Keys: keys, Passwordless: a.Server.Passwordless, Now: now,
 	}
 	return nil
 }
@@ -227,7 +248,11 @@ func (a *App) janitor(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := a.Store.PurgeExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			now := time.Now()
+			if a.Config.Now != nil {
+				now = a.Config.Now()
+			}
+			if err := a.Store.PurgeExpired(ctx, now); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("purge expired rows", "err", err)
 			}
 		}
@@ -355,4 +380,21 @@ func checkTemplates(t *tenant.Tenant) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// fillDefaults gives every limit left at zero its default, and the default
+// protection when none is set (a Config built in code rather than parsed).
+func fillDefaults(l *ratelimit.Settings, p *passwordless.Protection) {
+	d := ratelimit.Defaults()
+	for _, pair := range []struct{ dst, def *store.Limit }{
+		{&l.StartPerIP, &d.StartPerIP}, {&l.PerRecipient, &d.PerRecipient}, {&l.VerifyPerIP, &d.VerifyPerIP},
+		{&l.UserInfoPerUser, &d.UserInfoPerUser}, {&l.SMSPerCountry, &d.SMSPerCountry},
+	} {
+		if pair.dst.Burst <= 0 || pair.dst.Per <= 0 {
+			*pair.dst = *pair.def
+		}
+	}
+	if *p == (passwordless.Protection{}) {
+		*p = passwordless.DefaultProtection()
+	}
 }

@@ -10,9 +10,15 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sesame-id/sesame/internal/passwordless"
+	"github.com/sesame-id/sesame/internal/ratelimit"
+	"github.com/sesame-id/sesame/internal/store"
 )
 
 // ErrHelp is returned when the user asked for -h.
@@ -27,16 +33,26 @@ type Config struct {
 	TLSCert  string
 	TLSKey   string
 	LogLevel slog.Level
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 
 	// TwilioAPIURL is the base URL of Twilio's REST API; tests and
 	// Twilio-compatible gateways point it elsewhere.
 	TwilioAPIURL string
 	// SMSGatewayTimeout bounds a call to a custom SMS gateway.
 	SMSGatewayTimeout time.Duration
+	// Limits are the rate limits.
+	Limits ratelimit.Settings
+	// Protection is the brute-force protection.
+	Protection passwordless.Protection
 
 	// PurgeInterval is how often dead codes, outbox rows and tokens are
 	// deleted.
 	PurgeInterval time.Duration
+
+	// Now is the clock of every expiry, limit and block; nil means
+	// time.Now. Tests set it to simulate days without sleeping.
+	Now func() time.Time
 }
 
 // DefaultListen is where sesame serve listens by default.
@@ -54,7 +70,7 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		return def
 	}
 	var cfg Config
-	var logLevel, gatewayTimeout string
+	var logLevel, gatewayTimeout, trustedProxies string
 	fs.StringVar(&cfg.Database, "database", env("DATABASE", "sqlite:./sesame.db"), "database: sqlite:PATH (env SESAME_DATABASE)")
 	if cmd == "serve" {
 		fs.StringVar(&cfg.Listen, "listen", env("LISTEN", DefaultListen), "address to listen on (env SESAME_LISTEN)")
@@ -62,10 +78,47 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.StringVar(&cfg.Tenant, "tenant", env("TENANT", ""), "tenant file, YAML or JSON in the Auth0 Deploy CLI layout (env SESAME_TENANT); default: a development tenant")
 		fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "TLS certificate file: serve HTTPS (env SESAME_TLS_CERT)")
 		fs.StringVar(&cfg.TLSKey, "tls-key", env("TLS_KEY", ""), "TLS private key file (env SESAME_TLS_KEY)")
+		fs.StringVar(&trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env SESAME_TRUSTED_PROXIES)")
 		fs.StringVar(&cfg.TwilioAPIURL, "twilio-api-url", env("TWILIO_API_URL", "https://api.twilio.com"), "base URL of Twilio's REST API (env SESAME_TWILIO_API_URL)")
 		fs.StringVar(&gatewayTimeout, "sms-gateway-timeout", env("SMS_GATEWAY_TIMEOUT", "30s"), "timeout of a call to a custom SMS gateway (env SESAME_SMS_GATEWAY_TIMEOUT)")
 	}
 	fs.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env SESAME_LOG_LEVEL)")
+	limits := ratelimit.Defaults()
+	protection := passwordless.DefaultProtection()
+	if cmd == "serve" {
+		for _, l := range []struct {
+			name, env string
+			dst       *store.Limit
+			usage     string
+		}{
+			{"limit-start-ip", "LIMIT_START_IP", &limits.StartPerIP, "/passwordless/start per end-user IP"},
+			{"limit-recipient", "LIMIT_RECIPIENT", &limits.PerRecipient, "messages per address or number and connection"},
+			{"limit-verify-ip", "LIMIT_VERIFY_IP", &limits.VerifyPerIP, "code checks per IP"},
+			{"limit-userinfo", "LIMIT_USERINFO", &limits.UserInfoPerUser, "/userinfo per user"},
+			{"limit-sms-country", "LIMIT_SMS_COUNTRY", &limits.SMSPerCountry, "SMS per country calling code and connection"},
+		} {
+			fs.Var(limitFlag{l.dst}, l.name, "rate limit BURST/DURATION: "+l.usage+" (env SESAME_"+l.env+"; default "+ratelimit.FormatLimit(*l.dst)+")")
+			if v := getenv("SESAME_" + l.env); v != "" {
+				if err := (limitFlag{l.dst}).Set(v); err != nil {
+					return Config{}, fmt.Errorf("SESAME_%s: %w", l.env, err)
+				}
+			}
+		}
+		fs.Var(intFlag{&protection.PairThreshold}, "bf-ip-threshold", "failed verifications of one identifier from one IP that block the pair (env SESAME_BF_IP_THRESHOLD; default 10)")
+		fs.Var(durationFlag{&protection.PairBlock}, "bf-ip-block", "how long a pair stays blocked (env SESAME_BF_IP_BLOCK; default 1h; Auth0: 720h)")
+		fs.Var(intFlag{&protection.AccountThreshold}, "bf-account-threshold", "failed verifications of one identifier from any IP within the window that lock it (env SESAME_BF_ACCOUNT_THRESHOLD; default 30)")
+		fs.Var(durationFlag{&protection.AccountWindow}, "bf-account-window", "the rolling window of the account lockout (env SESAME_BF_ACCOUNT_WINDOW; default 24h)")
+		for name, f := range map[string]flag.Value{
+			"BF_IP_THRESHOLD": intFlag{&protection.PairThreshold}, "BF_IP_BLOCK": durationFlag{&protection.PairBlock},
+			"BF_ACCOUNT_THRESHOLD": intFlag{&protection.AccountThreshold}, "BF_ACCOUNT_WINDOW": durationFlag{&protection.AccountWindow},
+		} {
+			if v := getenv("SESAME_" + name); v != "" {
+				if err := f.Set(v); err != nil {
+					return Config{}, fmt.Errorf("SESAME_%s: %w", name, err)
+				}
+			}
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -76,12 +129,16 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		return Config{}, fmt.Errorf("--log-level: %w", err)
 	}
 	cfg.PurgeInterval = 10 * time.Minute
+	cfg.Limits, cfg.Protection = limits, protection
 	if cmd == "serve" {
 		d, err := time.ParseDuration(gatewayTimeout)
 		if err != nil || d <= 0 {
 			return Config{}, fmt.Errorf("--sms-gateway-timeout %q: want a positive duration such as 30s", gatewayTimeout)
 		}
 		cfg.SMSGatewayTimeout = d
+		if cfg.TrustedProxies, err = ParseCIDRs(trustedProxies); err != nil {
+			return Config{}, fmt.Errorf("--trusted-proxies: %w", err)
+		}
 		if err := cfg.finish(); err != nil {
 			return Config{}, err
 		}
@@ -126,4 +183,84 @@ func NormalizeIssuer(s string) (string, error) {
 		s += "/"
 	}
 	return s, nil
+}
+
+// ParseCIDRs reads a comma-separated list of CIDRs; a bare address stands
+// for itself.
+func ParseCIDRs(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			a, err := netip.ParseAddr(part)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a CIDR or an address", part)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR", part)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+type limitFlag struct{ dst *store.Limit }
+
+func (f limitFlag) String() string {
+	if f.dst == nil {
+		return ""
+	}
+	return ratelimit.FormatLimit(*f.dst)
+}
+
+func (f limitFlag) Set(s string) error {
+	l, err := ratelimit.ParseLimit(s)
+	if err != nil {
+		return err
+	}
+	*f.dst = l
+	return nil
+}
+
+type intFlag struct{ dst *int }
+
+func (f intFlag) String() string {
+	if f.dst == nil {
+		return ""
+	}
+	return strconv.Itoa(*f.dst)
+}
+
+func (f intFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return fmt.Errorf("%q: want a whole number, 0 for off", s)
+	}
+	*f.dst = n
+	return nil
+}
+
+type durationFlag struct{ dst *time.Duration }
+
+func (f durationFlag) String() string {
+	if f.dst == nil {
+		return ""
+	}
+	return f.dst.String()
+}
+
+func (f durationFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("%q: want a positive duration such as 1h", s)
+	}
+	*f.dst = d
+	return nil
 }

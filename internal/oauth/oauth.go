@@ -95,7 +95,11 @@ func (s *Server) PasswordlessOTP(ctx context.Context, req OTPRequest) (*TokenRes
 	if err != nil {
 		var perr *passwordless.Error
 		if errors.As(err, &perr) {
-			return nil, &Error{Status: 403, Code: perr.Code, Description: perr.Description}
+			status := 403
+			if perr.Code == passwordless.CodeTooManyAttempts {
+				status = 429
+			}
+			return nil, &Error{Status: status, Code: perr.Code, Description: perr.Description}
 		}
 		return nil, err
 	}

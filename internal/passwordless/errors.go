@@ -24,4 +24,6 @@ const (
 const (
 	CodeInvalidGrant = "invalid_grant"
 	CodeAccessDenied = "access_denied"
+	// CodeTooManyAttempts is the brute-force block (HTTP 429).
+	CodeTooManyAttempts = "too_many_attempts"
 )

@@ -35,11 +35,70 @@ type Service struct {
 	HMACKey []byte // from the store; never logged
 	Sealer  *delivery.Sealer
 	SMS     sms.Config // Twilio API URL, gateway timeout
-	Now     func() time.Time
+	// Protection is the brute-force protection of connections that have
+	// options.brute_force_protection (the default).
+	Protection Protection
+	// Events records tenant log events; nil drops them.
+	Events func(context.Context, store.Event) error
+	Now    func() time.Time
 	// Queued is called after a message was committed to the outbox, to wake
 	// the delivery worker. It may be nil.
 	Queued func()
 }
+
+// Protection sets the brute-force protection.
+type Protection struct {
+	// PairThreshold consecutive failed verifications for one identifier
+	// from one IP block that pair for PairBlock (Auth0: 10).
+	PairThreshold int
+	PairBlock     time.Duration
+	// AccountThreshold failed verifications for one identifier from any IP
+	// within AccountWindow lock the identifier out of verification until
+	// the window moves on. Auth0 has no such cap: an attacker with many IPs
+	// could otherwise ask for fresh codes and guess on forever.
+	AccountThreshold int
+	AccountWindow    time.Duration
+}
+
+// DefaultProtection is the protection unless configured otherwise.
+func DefaultProtection() Protection {
+	return Protection{PairThreshold: 10, PairBlock: time.Hour, AccountThreshold: 30, AccountWindow: 24 * time.Hour}
+}
+
+// TakeoverBound is the most an attacker with unlimited IPs can hope for
+// against one account within one AccountWindow: the chance that one of the
+// guesses the server lets through is right. Each code is uniform over
+// 10^length values and dies after MaxTries wrong guesses or when a newer one
+// is sent, so no guess is worth more than one in (10^length - MaxTries + 1).
+// The lockout comes with the AccountThreshold-th wrong guess; guesses already
+// under way at that moment can only spend the tries left on the one live
+// code, at most MaxTries - 1. So at most AccountThreshold + MaxTries - 1
+// guesses are let through. Without brute-force protection there is no
+// bound (1).
+func TakeoverBound(length int, p Protection, protected bool) float64 {
+	if !protected || p.AccountThreshold <= 0 {
+		return 1
+	}
+	space := 1.0
+	for i := 0; i < length; i++ {
+		space *= 10
+	}
+	perGuess := 1 / (space - MaxTries + 1)
+	miss := 1.0
+	for i := 0; i < MaxGuesses(p); i++ {
+		miss *= 1 - perGuess
+	}
+	return 1 - miss
+}
+
+// MaxGuesses is how many guesses at one account's codes the server lets
+// through within one AccountWindow.
+func MaxGuesses(p Protection) int { return p.AccountThreshold + MaxTries - 1 }
+
+// DescBlocked is the answer while an identifier is blocked. Auth0's text
+// goes on to say an unblock email was sent; Sesame sends none, so it stops
+// there.
+const DescBlocked = "Your account has been blocked after multiple consecutive login attempts."
 
 // StartRequest is a validated /passwordless/start call for an email connection.
 type StartRequest struct {
@@ -304,8 +363,31 @@ func (s *Service) checkCode(ctx context.Context, req VerifyRequest, now time.Tim
 	if !ok || otp == "" || len(otp) > 64 {
 		return wrong
 	}
+	protected := conn.Options.BruteForceProtection
+	if protected {
+		_, err := s.Store.ActiveBlock(ctx, conn.Name, identifier, req.IP, now)
+		if err == nil {
+			return errorf(CodeTooManyAttempts, DescBlocked)
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("check blocks: %w", err)
+		}
+	}
 	mac := s.codeHMAC(conn.Name, identifier, req.Client.ClientID, otp)
 	_, err := check(ctx, conn.Name, identifier, mac, now)
+	if protected && err == nil {
+		if err := s.Store.ResetFailures(ctx, conn.Name, identifier, req.IP); err != nil {
+			return fmt.Errorf("reset failures: %w", err)
+		}
+	}
+	// Only a wrong guess at a live code counts: a used, expired or replaced
+	// code gives an attacker nothing, and counting it would let a replay
+	// lock users out.
+	if protected && errors.Is(err, store.ErrCodeWrong) {
+		if err := s.countFailure(ctx, req, identifier, now); err != nil {
+			return err
+		}
+	}
 	switch {
 	case err == nil:
 		return nil
@@ -318,6 +400,42 @@ func (s *Service) checkCode(ctx context.Context, req VerifyRequest, now time.Tim
 	default:
 		return fmt.Errorf("check code: %w", err)
 	}
+}
+
+// countFailure records a wrong guess and blocks the pair or the account when
+// it crosses a threshold.
+func (s *Service) countFailure(ctx context.Context, req VerifyRequest, identifier string, now time.Time) error {
+	p, conn := s.Protection, req.Connection
+	pair, account, err := s.Store.RecordFailure(ctx, conn.Name, identifier, req.IP, now, p.AccountWindow)
+	if err != nil {
+		return fmt.Errorf("record failure: %w", err)
+	}
+	block := func(ip string, until time.Time, desc string) error {
+		id, err := NewObjectID()
+		if err != nil {
+			return err
+		}
+		b := store.Block{ID: id, Connection: conn.Name, Identifier: identifier, IP: ip, Reason: "limit_wc", CreatedAt: now, ExpiresAt: until}
+		if err := s.Store.CreateBlock(ctx, b); err != nil {
+			return fmt.Errorf("block: %w", err)
+		}
+		if s.Events != nil {
+			_ = s.Events(ctx, store.Event{Type: "limit_wc", Description: desc, ClientID: req.Client.ClientID,
+				Connection: conn.Name, Identifier: identifier, IP: ip})
+		}
+		return nil
+	}
+	if p.PairThreshold > 0 && pair >= p.PairThreshold {
+		if err := block(req.IP, now.Add(p.PairBlock), "Blocked after too many failed verifications from one IP"); err != nil {
+			return err
+		}
+	}
+	if p.AccountThreshold > 0 && account >= p.AccountThreshold {
+		if err := block("", now.Add(p.AccountWindow), "Locked after too many failed verifications from any IP"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func wrongCodeDescription(conn *tenant.Connection) string {

@@ -68,3 +68,16 @@ func TestGravatar_IsAuth0sDefaultPicture(t *testing.T) {
 		t.Fatalf("Gravatar = %q", got)
 	}
 }
+
+func TestTakeoverBound_DefaultsAreBelowOneInTenThousand(t *testing.T) {
+	b := TakeoverBound(6, DefaultProtection(), true)
+	if b >= 1e-4 || b < 3e-5 {
+		t.Fatalf("bound = %g, want about 3.2e-5", b)
+	}
+	if TakeoverBound(6, DefaultProtection(), false) != 1 {
+		t.Fatalf("without protection there is no bound")
+	}
+	if TakeoverBound(4, DefaultProtection(), true) < 3e-3 {
+		t.Fatalf("a 4-digit code must give a much weaker bound")
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
+	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/tenant"
 )
@@ -165,13 +166,21 @@ func (s *Server) verifyRedirect(w http.ResponseWriter, r *http.Request, t *tenan
 		s.renderInternalError(w, r, err)
 		return
 	}
+	ip := s.callerIP(r)
+	if !s.allow(w, r, ratelimit.VerifyIPKey(ip), s.limits().VerifyPerIP, ip, client.ClientID, pageLimited) {
+		return
+	}
 	user, err := s.Passwordless.Verify(r.Context(), passwordless.VerifyRequest{
-		Client: client, Connection: conn, Username: q.Get("email"), OTP: q.Get("verification_code"), IP: s.callerIP(r),
+		Client: client, Connection: conn, Username: q.Get("email"), OTP: q.Get("verification_code"), IP: ip,
 	})
 	if err != nil {
 		var pe *passwordless.Error
 		if errors.As(err, &pe) {
-			s.sendAuthResult(w, oauth.ErrorResult(ar, "access_denied", pe.Description))
+			code := "access_denied"
+			if pe.Code == passwordless.CodeTooManyAttempts {
+				code = pe.Code
+			}
+			s.sendAuthResult(w, oauth.ErrorResult(ar, code, pe.Description))
 			return
 		}
 		s.renderInternalError(w, r, err)
@@ -308,14 +317,22 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, invalidRequest("the connection was disabled"))
 		return
 	}
+	ip := s.callerIP(r)
+	if !s.allow(w, r, ratelimit.VerifyIPKey(ip), s.limits().VerifyPerIP, ip, client.ClientID, jsonLimited) {
+		return
+	}
 	err = s.Passwordless.Check(r.Context(), passwordless.VerifyRequest{
-		Client: client, Connection: conn, Username: username, OTP: code, IP: s.callerIP(r),
+		Client: client, Connection: conn, Username: username, OTP: code, IP: ip,
 	})
 	if err != nil {
 		var pe *passwordless.Error
 		if errors.As(err, &pe) {
 			// Spec §3.2: a wrong code is 401 invalid_user_password here; an
 			// expired or exhausted code answers the same, with its own text.
+			if pe.Code == passwordless.CodeTooManyAttempts {
+				s.writeError(w, r, &oauth.Error{Status: http.StatusTooManyRequests, Code: pe.Code, Description: pe.Description})
+				return
+			}
 			s.writeError(w, r, &oauth.Error{Status: http.StatusUnauthorized, Code: "invalid_user_password", Description: pe.Description})
 			return
 		}

@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sesame-id/sesame/internal/passwordless"
+	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/sms"
 	"github.com/sesame-id/sesame/internal/tenant"
 )
@@ -181,12 +184,20 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, startError("bad.request", "use only one client authentication method: client_secret in the body or HTTP Basic"))
 		return
 	}
-	switch checkSecret(client, cred) {
+	outcome := checkSecret(client, cred)
+	switch outcome {
 	case secretMissing:
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized_client", Description: "Client authentication is required"})
 		return
 	case secretWrong:
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized_client", Description: "Invalid client credentials"})
+		return
+	}
+
+	// Every start counts against the end user's address, whatever it asks
+	// for: the bucket never depends on whether the identifier is a user.
+	ip := s.endUserIP(r, client, outcome == secretOK)
+	if !s.allow(w, r, ratelimit.StartIPKey(ip), s.limits().StartPerIP, ip, client.ClientID, jsonLimited) {
 		return
 	}
 
@@ -203,7 +214,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if conn.Strategy == "sms" {
-		s.startSMS(w, r, t, client, conn, req)
+		s.startSMS(w, r, t, client, conn, req, ip)
 		return
 	}
 
@@ -222,6 +233,9 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	}
 	if !slices.Contains(sendValues, send) {
 		s.writeError(w, r, startError("bad.send", "No enum match for: "+truncate(send, 64)))
+		return
+	}
+	if !s.allow(w, r, ratelimit.RecipientKey(conn.Name, email), s.limits().PerRecipient, ip, client.ClientID, jsonLimited) {
 		return
 	}
 	var link url.Values
@@ -251,7 +265,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 
 // startSMS is /passwordless/start on an sms connection: codes only, sent
 // within the request.
-func (s *Server) startSMS(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, client *tenant.Client, conn *tenant.Connection, req startRequest) {
+func (s *Server) startSMS(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, client *tenant.Client, conn *tenant.Connection, req startRequest, ip string) {
 	phone, perr := sms.NormalizePhone(req.PhoneNumber)
 	if perr != nil {
 		s.writeError(w, r, startError(perr.Code, perr.Description))
@@ -267,6 +281,23 @@ func (s *Server) startSMS(w http.ResponseWriter, r *http.Request, t *tenant.Tena
 		}
 		return
 	}
+	// SMS pumping: premium and unknown lines are refused, the operator's
+	// country allow-list applies, and each country has its own hourly cap.
+	dest := sms.Lookup(phone)
+	if dest.Premium || dest.Unknown {
+		s.writeError(w, r, startError("bad.phone_number", "Invalid phone number: "+phone+" is a premium-rate or unknown kind of line"))
+		return
+	}
+	if !sms.CallingCodeAllowed(conn.Options.AllowedCountryCodes(), dest.CallingCode) {
+		s.writeError(w, r, startError("bad.phone_number", fmt.Sprintf("Phone numbers with country calling code +%d are not allowed for this connection", dest.CallingCode)))
+		return
+	}
+	if !s.allow(w, r, ratelimit.RecipientKey(conn.Name, phone), s.limits().PerRecipient, ip, client.ClientID, jsonLimited) {
+		return
+	}
+	if !s.allow(w, r, ratelimit.CountryKey(conn.Name, strconv.Itoa(dest.CallingCode)), s.limits().SMSPerCountry, ip, client.ClientID, jsonLimited) {
+		return
+	}
 	lang := requestLanguage(r)
 	res, err := s.Passwordless.Start(r.Context(), passwordless.StartRequest{
 		Client:          client,
@@ -275,7 +306,7 @@ func (s *Server) startSMS(w http.ResponseWriter, r *http.Request, t *tenant.Tena
 		Send:            "code",
 		AuthParams:      req.AuthParams,
 		RequestLanguage: lang,
-		IP:              s.callerIP(r),
+		IP:              ip,
 		UserAgent:       truncate(r.UserAgent(), 512),
 	})
 	if err != nil {

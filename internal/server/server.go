@@ -5,11 +5,12 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"strings"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
+	"github.com/sesame-id/sesame/internal/ratelimit"
+	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/tenant"
 	"github.com/sesame-id/sesame/internal/token"
 )
@@ -33,6 +36,12 @@ type Server struct {
 	Keys         *token.Keys
 	Logger       *slog.Logger
 	Now          func() time.Time
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// Limiter enforces the rate limits; nil turns them off.
+	Limiter *ratelimit.Limiter
+	// Events records tenant log events; nil drops them.
+	Events func(context.Context, store.Event) error
 
 	tenant atomic.Pointer[tenant.Tenant]
 }
@@ -108,15 +117,6 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r)
 	})
-}
-
-// callerIP is the TCP peer's address.
-func (s *Server) callerIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 type errorBody struct {

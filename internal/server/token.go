@@ -9,6 +9,7 @@ import (
 	"net/url"
 
 	"github.com/sesame-id/sesame/internal/oauth"
+	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/tenant"
 )
 
@@ -115,6 +116,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// authenticateTokenClient refused every confidential client without its
+	// secret, so here a confidential client has authenticated.
+	ip := s.endUserIP(r, client, true)
 	notAllowed := &oauth.Error{Status: http.StatusForbidden, Code: "unauthorized_client",
 		Description: "Grant type '" + truncate(grant, 100) + "' not allowed for the client.", URI: grantErrorURI}
 
@@ -136,13 +140,16 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, &oauth.Error{Status: http.StatusForbidden, Code: "unauthorized_client", Description: "The redirect_uri is not in the list of allowed callback URLs."})
 			return
 		}
+		if !s.allow(w, r, ratelimit.VerifyIPKey(ip), s.limits().VerifyPerIP, ip, client.ClientID, jsonLimited) {
+			return
+		}
 		audience := p["audience"]
 		if audience == "" {
 			audience = p["resource"]
 		}
 		resp, err = s.OAuth.PasswordlessOTP(r.Context(), oauth.OTPRequest{
 			Tenant: t, Client: client, Realm: p["realm"], Username: p["username"], OTP: p["otp"],
-			Audience: audience, Scope: p["scope"], IP: s.callerIP(r),
+			Audience: audience, Scope: p["scope"], IP: ip,
 		})
 	case tenant.GrantRefreshToken:
 		if !client.AllowsGrant(grant) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sesame-id/sesame/internal/oauth"
+	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/token"
 )
@@ -29,6 +30,9 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	if !token.HasScope(claims.Scope, "openid") {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sesame", error="insufficient_scope", scope="openid"`)
 		http.Error(w, "Forbidden", http.StatusForbidden)
+		return
+	}
+	if !s.allow(w, r, ratelimit.UserInfoKey(claims.Subject), s.limits().UserInfoPerUser, s.callerIP(r), claims.AZP, textLimited) {
 		return
 	}
 	user, err := s.OAuth.Store.User(r.Context(), claims.Subject)

@@ -131,8 +131,42 @@ type Store interface {
 	// DeleteSession deletes a session; deleting an unknown one is no error.
 	DeleteSession(ctx context.Context, hash []byte) error
 
+	// TakeToken takes one token from the token bucket named key at now. A
+	// bucket holds at most limit.Burst tokens, starts full, and regains
+	// limit.Burst tokens per limit.Per (continuously). When it is empty
+	// nothing is taken and Allowed is false. One atomic operation, shared
+	// by every replica on the database.
+	TakeToken(ctx context.Context, key string, limit Limit, now time.Time) (Bucket, error)
+
+	// RecordFailure counts one failed code verification (a wrong guess at a
+	// live code) for identifier on connection from ip at now. It returns
+	// the consecutive failures of the (connection, identifier, ip) pair and
+	// the failures of (connection, identifier) from any ip within window
+	// before now.
+	RecordFailure(ctx context.Context, connection, identifier, ip string, now time.Time, window time.Duration) (pair, account int, err error)
+	// ResetFailures clears the consecutive failures of one pair (after a
+	// successful login from that ip).
+	ResetFailures(ctx context.Context, connection, identifier, ip string) error
+	// CreateBlock stores a block.
+	CreateBlock(ctx context.Context, b Block) error
+	// ActiveBlock returns a block in force at now for identifier on
+	// connection, either for this ip or account-wide (IP empty); the
+	// account-wide one first. ErrNotFound when there is none.
+	ActiveBlock(ctx context.Context, connection, identifier, ip string, now time.Time) (Block, error)
+	// Blocks lists the blocks in force at now, newest first.
+	Blocks(ctx context.Context, now time.Time) ([]Block, error)
+	// ClearBlocks deletes every block of identifier (any connection, any
+	// ip) and its failure counters, and returns how many blocks it deleted.
+	ClearBlocks(ctx context.Context, identifier string) (int, error)
+
+	// AddEvent appends a tenant log event.
+	AddEvent(ctx context.Context, e Event) error
+	// Events returns the newest events, newest first, at most limit.
+	Events(ctx context.Context, limit int) ([]Event, error)
+
 	// PurgeExpired deletes codes, outbox rows, refresh tokens, authorization
-	// codes and sessions that are past any use at now.
+	// codes, sessions, empty buckets, old failures, ended blocks and events
+	// older than 30 days that are past any use at now.
 	PurgeExpired(ctx context.Context, now time.Time) error
 }
 
@@ -299,4 +333,43 @@ type Session struct {
 	ExpiresAt time.Time
 	IP        string
 	UserAgent string
+}
+
+// Limit is a token bucket's size and refill.
+type Limit struct {
+	Burst int           // bucket size
+	Per   time.Duration // time to regain Burst tokens
+}
+
+// Bucket is the state of a token bucket after a take.
+type Bucket struct {
+	Allowed   bool
+	Remaining int       // whole tokens left
+	Reset     time.Time // when the bucket is full again
+}
+
+// Block stops verification for an identifier, from one ip or (IP empty)
+// from everywhere, until ExpiresAt.
+type Block struct {
+	ID         string
+	Connection string
+	Identifier string
+	IP         string // empty: account-wide
+	Reason     string // the event type: limit_wc (ip+identifier) or limit_mu/account
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// Event is a tenant log event (Auth0 log event types: limit_wc, limit_mu,
+// api_limit, ...).
+type Event struct {
+	ID          string
+	Type        string
+	Description string
+	ClientID    string
+	Connection  string
+	Identifier  string
+	IP          string
+	UserID      string
+	CreatedAt   time.Time
 }

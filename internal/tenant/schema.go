@@ -291,6 +291,7 @@ var smsOptionFields = fields{
 		"secret_base64_encoded": boolean(used),
 	}),
 	"forward_req_info":       boolean(used),
+	"sesame":                 object(used, fields{"allowed_country_codes": strs(used)}),
 	"disable_signup":         boolean(used),
 	"brute_force_protection": boolean(used),
 	"upstream_params":        free(ignored),

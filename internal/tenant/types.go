@@ -129,6 +129,18 @@ type SesameOptions struct {
 	// logs in, so that mail scanners fetching the link do not burn it.
 	// Default true; false gives Auth0's one-step redirect.
 	LinkConfirmation *bool `json:"link_confirmation,omitempty"`
+	// AllowedCountryCodes limits an sms connection to numbers of these
+	// country calling codes ("1", "+44"); empty allows all (with a warning
+	// at start: SMS pumping targets exactly such connections).
+	AllowedCountryCodes []string `json:"allowed_country_codes,omitempty"`
+}
+
+// AllowedCountryCodes is the sms connection's allow-list, or nil for all.
+func (o ConnectionOptions) AllowedCountryCodes() []string {
+	if o.Sesame == nil {
+		return nil
+	}
+	return o.Sesame.AllowedCountryCodes
 }
 
 // ConfirmLinks reports whether magic links go through the confirmation page.

@@ -203,7 +203,15 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 //   - authorization codes an hour after they expired, used or not (until
 //     then a second redemption of a used code still answers ErrCodeStale,
 //     so that the caller can revoke what the first one issued);
-//   - sessions at their ExpiresAt.
+//   - sessions at their ExpiresAt;
+//   - rate-limit buckets once they are full again (full_at <= now): a full
+//     bucket and a missing one behave the same;
+//   - failure rows 30 days after the failure, whatever the account window
+//     (24 hours by default, configurable, so the store cannot know it), and
+//     pair counters 30 days after their last failure (an attacker's ips would
+//     otherwise leave rows forever);
+//   - blocks at their ExpiresAt;
+//   - events 30 days after they were created.
 func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 	n := ms(now)
 	grace := purgeGrace.Milliseconds()
@@ -225,8 +233,25 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 			n-authCodeGrace.Milliseconds()); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, n)
-		return err
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, n); err != nil {
+			return err
+		}
+		keep := retention.Milliseconds()
+		for _, q := range []struct {
+			sql    string
+			before int64
+		}{
+			{`DELETE FROM buckets WHERE full_at <= ?`, n},
+			{`DELETE FROM failures WHERE at <= ?`, n - keep},
+			{`DELETE FROM pair_failures WHERE last_at <= ?`, n - keep},
+			{`DELETE FROM blocks WHERE expires_at <= ?`, n},
+			{`DELETE FROM events WHERE created_at <= ?`, n - keep},
+		} {
+			if _, err := tx.ExecContext(ctx, q.sql, q.before); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: purge: %w", err)
@@ -237,6 +262,10 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 // purgeGrace is how long dead codes, finished outbox rows and revoked refresh
 // tokens are kept before PurgeExpired deletes them.
 const purgeGrace = 24 * time.Hour
+
+// retention is how long failure rows, idle pair counters and events are
+// kept. It must outlast any account window an operator configures.
+const retention = 30 * 24 * time.Hour
 
 // authCodeGrace is how long an authorization code is kept after it expired.
 // Codes live about a minute; an hour is ample for a replayed code to be

@@ -14,6 +14,10 @@ import (
 // day for operators to look at.
 const purgeGrace = 24 * time.Hour
 
+// retention is how long the suite expects failures and events to be kept:
+// longer than any account window an operator would configure.
+const retention = 30 * 24 * time.Hour
+
 func purge(t *testing.T, st store.Store, now time.Time) {
 	t.Helper()
 	if err := st.PurgeExpired(ctx(t), now); err != nil {
@@ -171,5 +175,55 @@ var purgeTests = []test{
 		// Looked up at an earlier time, so that only a deleted row is missing.
 		session(t, st, "short", t0, store.ErrNotFound)
 		session(t, st, "long", t0, nil)
+	}}, {"BucketsGoWhenFullAgain", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		take(t, st, "one", hourly, t0) // full again at t0+refillOne
+		drain(t, st, "all", t0)        // full again at t0+Per
+		// A purged bucket and a full one are the same, except to a clock
+		// that went back to t0: there a kept bucket still misses what was
+		// taken at t0 (nothing is refilled), a purged one is full.
+		purge(t, st, t0.Add(refillOne-time.Millisecond))
+		checkTake(t, st, "one", hourly, t0, true, hourly.Burst-2, t0.Add(2*refillOne))
+		purge(t, st, t0.Add(2*refillOne))
+		checkTake(t, st, "one", hourly, t0, true, hourly.Burst-1, t0.Add(refillOne))
+
+		purge(t, st, t0.Add(hourly.Per-time.Millisecond))
+		checkTake(t, st, "all", hourly, t0, false, 0, t0.Add(hourly.Per))
+		purge(t, st, t0.Add(hourly.Per))
+		checkTake(t, st, "all", hourly, t0, true, hourly.Burst-1, t0.Add(refillOne))
+	}},
+	{"FailuresGo30DaysOnAndIdlePairCountersWithThem", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		wide := retention + 24*time.Hour // sees every row still stored
+		fail(t, st, "email", "a@example.com", "192.0.2.1", t0, wide, 1, 1)
+		fail(t, st, "email", "b@example.com", "192.0.2.1", t0, wide, 1, 1)
+		purge(t, st, t0.Add(retention-time.Millisecond))
+		fail(t, st, "email", "a@example.com", "192.0.2.1", t0.Add(retention-time.Millisecond), wide, 2, 2)
+		purge(t, st, t0.Add(retention))
+		// a's failure at t0 is gone, but its pair counter is in use; b's
+		// counter has been idle for 30 days and is gone.
+		fail(t, st, "email", "a@example.com", "192.0.2.1", t0.Add(retention), wide, 3, 2)
+		fail(t, st, "email", "b@example.com", "192.0.2.1", t0.Add(retention), wide, 1, 1)
+	}},
+	{"BlocksGoAtExpiry", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		createBlock(t, st, newBlock("short", "a@example.com", "192.0.2.1", t0))
+		long := newBlock("long", "a@example.com", "", t0)
+		long.ExpiresAt = t0.Add(30 * 24 * time.Hour)
+		createBlock(t, st, long)
+		// Listed at t0, so that only a deleted block is missing.
+		purge(t, st, t0.Add(blockLifetime-time.Millisecond))
+		checkBlocks(t, st, t0, "long", "short")
+		purge(t, st, t0.Add(blockLifetime))
+		checkBlocks(t, st, t0, "long")
+	}},
+	{"EventsGoAfter30Days", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		addEvent(t, st, newEvent("old", t0))
+		addEvent(t, st, newEvent("new", t0.Add(time.Hour)))
+		purge(t, st, t0.Add(retention-time.Millisecond))
+		checkEvents(t, st, 10, "new", "old")
+		purge(t, st, t0.Add(retention))
+		checkEvents(t, st, 10, "new")
 	}},
 }

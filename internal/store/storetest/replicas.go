@@ -252,4 +252,52 @@ func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Sto
 			t.Errorf("%d first logins across replicas reported created, want exactly 1", n)
 		}
 	})
+
+	t.Run("BucketIsSharedAcrossReplicas", func(t *testing.T) {
+		sts := open(t)
+		lim := store.Limit{Burst: 15, Per: time.Hour}
+		const each = 10
+		allowed := make([]int, 2)
+		errs := make([]error, 2)
+		parallel(2, func(i int) {
+			for range each {
+				b, err := sts[i].TakeToken(ctx(t), "k", lim, t0)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				if b.Allowed {
+					allowed[i]++
+				}
+			}
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("replica %d: %v", i, err)
+			}
+		}
+		if total := allowed[0] + allowed[1]; total != lim.Burst {
+			t.Errorf("two replicas taking %d tokens each from one bucket of %d got %d (%d + %d), want exactly %d",
+				each, lim.Burst, total, allowed[0], allowed[1], lim.Burst)
+		}
+	})
+
+	t.Run("FailuresAndBlocksAreSharedAcrossReplicas", func(t *testing.T) {
+		sts := open(t)
+		pairs := make([]int, workers)
+		accounts := make([]int, workers)
+		errs := make([]error, workers)
+		parallel(workers, func(i int) {
+			pairs[i], accounts[i], errs[i] = on(sts, i).RecordFailure(ctx(t), "email", "a@example.com", "192.0.2.1", t0, failureWindow)
+		})
+		checkCountedOnce(t, pairs, accounts, errs)
+
+		createBlock(t, sts[0], newBlock("b1", "a@example.com", "192.0.2.1", t0))
+		activeBlock(t, sts[1], "email", "a@example.com", "192.0.2.1", t0, "b1")
+		if n, err := sts[2].ClearBlocks(ctx(t), "a@example.com"); err != nil || n != 1 {
+			t.Fatalf("ClearBlocks on another replica = %d, %v; want 1, nil", n, err)
+		}
+		activeBlock(t, sts[3], "email", "a@example.com", "192.0.2.1", t0, "")
+		fail(t, sts[0], "email", "a@example.com", "192.0.2.1", t0, failureWindow, 1, 1)
+	})
 }

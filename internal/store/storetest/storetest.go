@@ -47,6 +47,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RefreshToken", refreshTests},
 		{"AuthCode", authCodeTests},
 		{"Session", sessionTests},
+		{"Bucket", bucketTests},
+		{"Failure", failureTests},
+		{"Block", blockTests},
+		{"Event", eventTests},
 		{"Purge", purgeTests},
 	}
 	for _, g := range groups {

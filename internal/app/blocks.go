@@ -1,0 +1,69 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/passwordless"
+	"github.com/sesame-id/sesame/internal/sms"
+)
+
+// Blocks runs "sesame blocks list" and "sesame blocks clear IDENTIFIER".
+func Blocks(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	st, err := OpenStore(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	switch {
+	case len(args) == 1 && args[0] == "list":
+		blocks, err := st.Blocks(ctx, time.Now())
+		if err != nil {
+			return err
+		}
+		if len(blocks) == 0 {
+			fmt.Fprintln(stdout, "no blocks in force")
+			return nil
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "IDENTIFIER\tCONNECTION\tIP\tSINCE\tUNTIL")
+		for _, b := range blocks {
+			ip := b.IP
+			if ip == "" {
+				ip = "(any: account lockout)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Identifier, b.Connection, ip,
+				b.CreatedAt.UTC().Format(time.RFC3339), b.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+		return tw.Flush()
+	case len(args) == 2 && args[0] == "clear":
+		id := NormalizeIdentifier(args[1])
+		n, err := st.ClearBlocks(ctx, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "cleared %d block(s) and the failure counts of %s\n", n, id)
+		return nil
+	default:
+		return fmt.Errorf("usage: sesame blocks list | sesame blocks clear IDENTIFIER")
+	}
+}
+
+// NormalizeIdentifier turns what an operator typed into the stored form: a
+// phone number in E.164, else a lower-cased address.
+func NormalizeIdentifier(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "+") {
+		if n, err := sms.NormalizePhone(s); err == nil {
+			return n
+		}
+	}
+	return passwordless.NormalizeEmail(s)
+}

@@ -1,0 +1,83 @@
+// Package ratelimit holds Sesame's rate limits: token buckets kept in the
+// store, so every replica on one database counts against the same buckets.
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/store"
+)
+
+// Settings are the limits Sesame enforces. The defaults follow Auth0's where
+// it has one (spec §5.1).
+type Settings struct {
+	StartPerIP      store.Limit // POST /passwordless/start per end-user IP
+	PerRecipient    store.Limit // messages per address or number and connection
+	VerifyPerIP     store.Limit // code checks (OTP grant, /passwordless/verify, magic links) per IP
+	UserInfoPerUser store.Limit // GET /userinfo per user
+	SMSPerCountry   store.Limit // SMS per country calling code and connection
+}
+
+// Defaults are the limits used unless configured otherwise.
+func Defaults() Settings {
+	return Settings{
+		StartPerIP:      store.Limit{Burst: 50, Per: time.Hour},
+		PerRecipient:    store.Limit{Burst: 5, Per: 15 * time.Minute},
+		VerifyPerIP:     store.Limit{Burst: 100, Per: 10 * time.Second}, // 600 a minute, burst 100
+		UserInfoPerUser: store.Limit{Burst: 10, Per: 2 * time.Minute},   // 5 a minute, burst 10
+		SMSPerCountry:   store.Limit{Burst: 100, Per: time.Hour},
+	}
+}
+
+// ParseLimit reads "BURST/DURATION", e.g. "50/1h": BURST requests, all of
+// them regained over DURATION.
+func ParseLimit(s string) (store.Limit, error) {
+	burst, per, ok := strings.Cut(strings.TrimSpace(s), "/")
+	n, err := strconv.Atoi(burst)
+	if !ok || err != nil || n <= 0 {
+		return store.Limit{}, fmt.Errorf("limit %q: want BURST/DURATION such as 50/1h", s)
+	}
+	d, err := time.ParseDuration(per)
+	if err != nil || d <= 0 {
+		return store.Limit{}, fmt.Errorf("limit %q: want BURST/DURATION such as 50/1h", s)
+	}
+	return store.Limit{Burst: n, Per: d}, nil
+}
+
+// FormatLimit writes a limit the way ParseLimit reads it.
+func FormatLimit(l store.Limit) string { return strconv.Itoa(l.Burst) + "/" + l.Per.String() }
+
+// Limiter takes tokens from the store's buckets.
+type Limiter struct {
+	Store    store.Store
+	Settings Settings
+}
+
+// Take takes one token from the bucket key under limit l at now.
+func (l *Limiter) Take(ctx context.Context, key string, lim store.Limit, now time.Time) (store.Bucket, error) {
+	b, err := l.Store.TakeToken(ctx, key, lim, now)
+	if err != nil {
+		return store.Bucket{}, fmt.Errorf("rate limit %s: %w", strings.SplitN(key, ":", 2)[0], err)
+	}
+	return b, nil
+}
+
+// SetHeaders writes Auth0's rate limit headers (spec §6.2): the bucket size,
+// what is left, and when it is full again (epoch seconds).
+func SetHeaders(h http.Header, lim store.Limit, b store.Bucket) {
+	h.Set("X-RateLimit-Limit", strconv.Itoa(lim.Burst))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(b.Remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(b.Reset.Unix(), 10))
+}
+
+// Bucket keys.
+func StartIPKey(ip string) string                 { return "start:ip:" + ip }
+func RecipientKey(conn, identifier string) string { return "start:rcpt:" + conn + ":" + identifier }
+func VerifyIPKey(ip string) string                { return "verify:ip:" + ip }
+func UserInfoKey(userID string) string            { return "userinfo:user:" + userID }
+func CountryKey(conn, callingCode string) string  { return "sms:country:" + conn + ":" + callingCode }

@@ -1,0 +1,66 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/sesame-id/sesame/internal/ratelimit"
+	"github.com/sesame-id/sesame/internal/store"
+)
+
+// tooManyRequests is Auth0's body for a rate-limited JSON request (spec §6.2).
+var tooManyRequests = errorBody{Error: "too_many_requests",
+	Description: "Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers."}
+
+// rateLimited answers a request refused by a rate limit.
+type rateLimited func(w http.ResponseWriter)
+
+func jsonLimited(w http.ResponseWriter) { writeJSON(w, http.StatusTooManyRequests, tooManyRequests) }
+
+func pageLimited(w http.ResponseWriter) {
+	secureHeaders(w)
+	renderError(w, http.StatusTooManyRequests, "Too many attempts from your network. Please wait a little and try again.")
+}
+
+func textLimited(w http.ResponseWriter) {
+	http.Error(w, "Rate limit exceed", http.StatusTooManyRequests)
+}
+
+// allow takes a token from the bucket key, sets the rate limit headers, and
+// answers the refusal (and logs an api_limit event) when it is empty. It
+// reports whether the request may go on.
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, key string, lim store.Limit, ip, clientID string, refuse rateLimited) bool {
+	if s.Limiter == nil {
+		return true
+	}
+	b, err := s.Limiter.Take(r.Context(), key, lim, s.Now())
+	if err != nil {
+		s.writeError(w, r, err)
+		return false
+	}
+	ratelimit.SetHeaders(w.Header(), lim, b)
+	if b.Allowed {
+		return true
+	}
+	s.event(r, store.Event{Type: "api_limit", Description: "Rate limit exceeded: " + r.URL.Path, ClientID: clientID, IP: ip})
+	refuse(w)
+	return false
+}
+
+// event records a tenant log event; a failure to record is logged, never
+// answered.
+func (s *Server) event(r *http.Request, e store.Event) {
+	if s.Events == nil {
+		return
+	}
+	if err := s.Events(r.Context(), e); err != nil {
+		s.Logger.Warn("record event", "type", e.Type, "err", err)
+	}
+}
+
+// limits are the configured limits (none without a limiter).
+func (s *Server) limits() ratelimit.Settings {
+	if s.Limiter == nil {
+		return ratelimit.Settings{}
+	}
+	return s.Limiter.Settings
+}
