@@ -166,7 +166,11 @@ func (a *App) init(ctx context.Context) error {
 			return err
 		}
 		e.ID, e.CreatedAt = id, now()
-		return st.AddEvent(ctx, e)
+		if err := st.AddEvent(ctx, e); err != nil {
+			a.Logger.Warn("record event", "type", e.Type, "err", err)
+			return err
+		}
+		return nil
 	}
 	a.Server = &server.Server{Issuer: cfg.Issuer, Keys: keys, Logger: a.Logger, Now: now, TrustedProxies: cfg.TrustedProxies,
 		Limiter: &ratelimit.Limiter{Store: st, Settings: limits}, Events: events}

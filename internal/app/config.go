@@ -108,7 +108,10 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.Var(durationFlag{&protection.PairBlock}, "bf-ip-block", "how long a pair stays blocked (env SESAME_BF_IP_BLOCK; default 1h; Auth0: 720h)")
 		fs.Var(intFlag{&protection.AccountThreshold}, "bf-account-threshold", "failed verifications of one identifier from any IP within the window that lock it (env SESAME_BF_ACCOUNT_THRESHOLD; default 30)")
 		fs.Var(durationFlag{&protection.AccountWindow}, "bf-account-window", "the rolling window of the account lockout (env SESAME_BF_ACCOUNT_WINDOW; default 24h)")
+		fs.Var(intFlag{&protection.IPThreshold}, "bf-suspicious-ip-threshold", "failed verifications from one IP on any identifiers within the window that block the IP (env SESAME_BF_SUSPICIOUS_IP_THRESHOLD; default 100; 0 turns it off)")
+		fs.Var(durationFlag{&protection.IPWindow}, "bf-suspicious-ip-window", "the rolling window of suspicious-IP blocking (env SESAME_BF_SUSPICIOUS_IP_WINDOW; default 24h)")
 		for name, f := range map[string]flag.Value{
+			"BF_SUSPICIOUS_IP_THRESHOLD": intFlag{&protection.IPThreshold}, "BF_SUSPICIOUS_IP_WINDOW": durationFlag{&protection.IPWindow},
 			"BF_IP_THRESHOLD": intFlag{&protection.PairThreshold}, "BF_IP_BLOCK": durationFlag{&protection.PairBlock},
 			"BF_ACCOUNT_THRESHOLD": intFlag{&protection.AccountThreshold}, "BF_ACCOUNT_WINDOW": durationFlag{&protection.AccountWindow},
 		} {

@@ -58,22 +58,29 @@ type Protection struct {
 	// could otherwise ask for fresh codes and guess on forever.
 	AccountThreshold int
 	AccountWindow    time.Duration
+	// IPThreshold failed verifications from one IP, on any identifiers,
+	// within IPWindow stop verification from that IP until the window
+	// moves on (suspicious-IP throttling; the block logs limit_mu).
+	IPThreshold int
+	IPWindow    time.Duration
 }
 
 // DefaultProtection is the protection unless configured otherwise.
 func DefaultProtection() Protection {
-	return Protection{PairThreshold: 10, PairBlock: time.Hour, AccountThreshold: 30, AccountWindow: 24 * time.Hour}
+	return Protection{PairThreshold: 10, PairBlock: time.Hour, AccountThreshold: 30, AccountWindow: 24 * time.Hour,
+		IPThreshold: 100, IPWindow: 24 * time.Hour}
 }
 
 // TakeoverBound is the most an attacker with unlimited IPs can hope for
 // against one account within one AccountWindow: the chance that one of the
 // guesses the server lets through is right. Each code is uniform over
 // 10^length values and dies after MaxTries wrong guesses or when a newer one
-// is sent, so no guess is worth more than one in (10^length - MaxTries + 1).
-// The lockout comes with the AccountThreshold-th wrong guess; guesses already
-// under way at that moment can only spend the tries left on the one live
-// code, at most MaxTries - 1. So at most AccountThreshold + MaxTries - 1
-// guesses are let through. Without brute-force protection there is no
+// is sent, so no guess is worth more than one in (10^length - MaxTries + 1)
+// (the tries already spent on a code rule out at most MaxTries - 1 values).
+// Every guess is checked against the blocks and counted in the same
+// transaction, so once AccountThreshold wrong guesses fall within one
+// window nothing more is let through until the oldest leaves it: at most
+// MaxGuesses guesses per window. Without brute-force protection there is no
 // bound (1).
 func TakeoverBound(length int, p Protection, protected bool) float64 {
 	if !protected || p.AccountThreshold <= 0 {
@@ -92,8 +99,9 @@ func TakeoverBound(length int, p Protection, protected bool) float64 {
 }
 
 // MaxGuesses is how many guesses at one account's codes the server lets
-// through within one AccountWindow.
-func MaxGuesses(p Protection) int { return p.AccountThreshold + MaxTries - 1 }
+// through within one AccountWindow: every wrong one is counted, and the
+// AccountThreshold-th locks the account.
+func MaxGuesses(p Protection) int { return p.AccountThreshold }
 
 // DescBlocked is the answer while an identifier is blocked. Auth0's text
 // goes on to say an unblock email was sent; Sesame sends none, so it stops
@@ -306,7 +314,7 @@ type VerifyRequest struct {
 func (s *Service) Verify(ctx context.Context, req VerifyRequest) (store.User, error) {
 	now := s.Now()
 	conn := req.Connection
-	if err := s.checkCode(ctx, req, now, s.Store.VerifyCode); err != nil {
+	if err := s.checkCode(ctx, req, now, true); err != nil {
 		return store.User{}, err
 	}
 	identifier, _ := Identifier(conn, req.Username)
@@ -348,14 +356,13 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (store.User, er
 // wrong code uses up one of its tries, as at the token endpoint, so no
 // endpoint is a free guessing oracle.
 func (s *Service) Check(ctx context.Context, req VerifyRequest) error {
-	return s.checkCode(ctx, req, s.Now(), s.Store.CheckCode)
+	return s.checkCode(ctx, req, s.Now(), false)
 }
 
-type codeCheck func(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time) (store.Code, error)
-
-// checkCode runs one of the store's atomic code checks and turns its outcome
-// into Auth0's errors.
-func (s *Service) checkCode(ctx context.Context, req VerifyRequest, now time.Time, check codeCheck) error {
+// checkCode checks a code (consuming it when consume) and turns the store's
+// outcome into Auth0's errors. Under brute-force protection the store checks
+// the blocks, the code and the failure counts in one transaction.
+func (s *Service) checkCode(ctx context.Context, req VerifyRequest, now time.Time, consume bool) error {
 	conn := req.Connection
 	wrong := errorf(CodeInvalidGrant, wrongCodeDescription(conn))
 	otp := strings.TrimSpace(req.OTP)
@@ -363,79 +370,61 @@ func (s *Service) checkCode(ctx context.Context, req VerifyRequest, now time.Tim
 	if !ok || otp == "" || len(otp) > 64 {
 		return wrong
 	}
-	protected := conn.Options.BruteForceProtection
-	if protected {
-		_, err := s.Store.ActiveBlock(ctx, conn.Name, identifier, req.IP, now)
-		if err == nil {
-			return errorf(CodeTooManyAttempts, DescBlocked)
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("check blocks: %w", err)
-		}
-	}
 	mac := s.codeHMAC(conn.Name, identifier, req.Client.ClientID, otp)
-	_, err := check(ctx, conn.Name, identifier, mac, now)
-	if protected && err == nil {
-		if err := s.Store.ResetFailures(ctx, conn.Name, identifier, req.IP); err != nil {
-			return fmt.Errorf("reset failures: %w", err)
+	var err error
+	switch {
+	case conn.Options.BruteForceProtection:
+		p := s.Protection
+		var res store.Guessed
+		res, err = s.Store.GuessCode(ctx, conn.Name, identifier, mac, now, consume, store.Guard{
+			IP: req.IP, PairThreshold: p.PairThreshold, PairBlock: p.PairBlock,
+			AccountThreshold: p.AccountThreshold, AccountWindow: p.AccountWindow,
+			IPThreshold: p.IPThreshold, IPWindow: p.IPWindow, NewID: NewObjectID,
+		})
+		for _, b := range res.NewBlocks {
+			s.blockEvent(ctx, req, b)
 		}
-	}
-	// Only a wrong guess at a live code counts: a used, expired or replaced
-	// code gives an attacker nothing, and counting it would let a replay
-	// lock users out.
-	if protected && errors.Is(err, store.ErrCodeWrong) {
-		if err := s.countFailure(ctx, req, identifier, now); err != nil {
-			return err
-		}
+	case consume:
+		_, err = s.Store.VerifyCode(ctx, conn.Name, identifier, mac, now)
+	default:
+		_, err = s.Store.CheckCode(ctx, conn.Name, identifier, mac, now)
 	}
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, store.ErrBlocked):
+		return errorf(CodeTooManyAttempts, DescBlocked)
 	case errors.Is(err, store.ErrCodeExpired):
 		return errorf(CodeInvalidGrant, DescCodeExpired)
 	case errors.Is(err, store.ErrAttemptsExceeded):
 		return errorf(CodeInvalidGrant, DescMaxAttempts)
 	case errors.Is(err, store.ErrCodeWrong), errors.Is(err, store.ErrCodeStale), errors.Is(err, store.ErrCodeNotFound):
+		// Only ErrCodeWrong was counted: a used, expired or replaced code
+		// gives an attacker nothing, and counting it would let a replay
+		// lock users out.
 		return wrong
 	default:
 		return fmt.Errorf("check code: %w", err)
 	}
 }
 
-// countFailure records a wrong guess and blocks the pair or the account when
-// it crosses a threshold.
-func (s *Service) countFailure(ctx context.Context, req VerifyRequest, identifier string, now time.Time) error {
-	p, conn := s.Protection, req.Connection
-	pair, account, err := s.Store.RecordFailure(ctx, conn.Name, identifier, req.IP, now, p.AccountWindow)
-	if err != nil {
-		return fmt.Errorf("record failure: %w", err)
+// blockEvent records the tenant log event of a block a guess created.
+func (s *Service) blockEvent(ctx context.Context, req VerifyRequest, b store.Block) {
+	if s.Events == nil {
+		return
 	}
-	block := func(ip string, until time.Time, desc string) error {
-		id, err := NewObjectID()
-		if err != nil {
-			return err
-		}
-		b := store.Block{ID: id, Connection: conn.Name, Identifier: identifier, IP: ip, Reason: "limit_wc", CreatedAt: now, ExpiresAt: until}
-		if err := s.Store.CreateBlock(ctx, b); err != nil {
-			return fmt.Errorf("block: %w", err)
-		}
-		if s.Events != nil {
-			_ = s.Events(ctx, store.Event{Type: "limit_wc", Description: desc, ClientID: req.Client.ClientID,
-				Connection: conn.Name, Identifier: identifier, IP: ip})
-		}
-		return nil
+	var desc string
+	switch {
+	case b.Identifier == "":
+		desc = "IP blocked after too many failed verifications on any accounts"
+	case b.IP == "":
+		desc = "Account locked after too many failed verifications from any IP"
+	default:
+		desc = "IP blocked for this account after too many consecutive failed verifications"
 	}
-	if p.PairThreshold > 0 && pair >= p.PairThreshold {
-		if err := block(req.IP, now.Add(p.PairBlock), "Blocked after too many failed verifications from one IP"); err != nil {
-			return err
-		}
-	}
-	if p.AccountThreshold > 0 && account >= p.AccountThreshold {
-		if err := block("", now.Add(p.AccountWindow), "Locked after too many failed verifications from any IP"); err != nil {
-			return err
-		}
-	}
-	return nil
+	e := store.Event{Type: b.Reason, Description: desc, ClientID: req.Client.ClientID,
+		Connection: b.Connection, Identifier: b.Identifier, IP: req.IP}
+	_ = s.Events(ctx, e) // the recorder logs its own failures
 }
 
 func wrongCodeDescription(conn *tenant.Connection) string {

@@ -71,13 +71,14 @@ func TestGravatar_IsAuth0sDefaultPicture(t *testing.T) {
 
 func TestTakeoverBound_DefaultsAreBelowOneInTenThousand(t *testing.T) {
 	b := TakeoverBound(6, DefaultProtection(), true)
-	if b >= 1e-4 || b < 3e-5 {
-		t.Fatalf("bound = %g, want about 3.2e-5", b)
+	// 30 guesses, each worth at most 1 in 999,998.
+	if want := 30 / 999998.0; b >= 1e-4 || b > want || b < want*0.9999 {
+		t.Fatalf("bound = %g, want just under %g", b, want)
 	}
 	if TakeoverBound(6, DefaultProtection(), false) != 1 {
 		t.Fatalf("without protection there is no bound")
 	}
-	if TakeoverBound(4, DefaultProtection(), true) < 3e-3 {
+	if TakeoverBound(4, DefaultProtection(), true) < 2.9e-3 {
 		t.Fatalf("a 4-digit code must give a much weaker bound")
 	}
 }

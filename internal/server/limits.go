@@ -46,14 +46,11 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, key string, lim s
 	return false
 }
 
-// event records a tenant log event; a failure to record is logged, never
-// answered.
+// event records a tenant log event; a failure to record is logged by the
+// recorder, never answered.
 func (s *Server) event(r *http.Request, e store.Event) {
-	if s.Events == nil {
-		return
-	}
-	if err := s.Events(r.Context(), e); err != nil {
-		s.Logger.Warn("record event", "type", e.Type, "err", err)
+	if s.Events != nil {
+		_ = s.Events(r.Context(), e)
 	}
 }
 

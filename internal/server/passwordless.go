@@ -185,19 +185,22 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	outcome := checkSecret(client, cred)
+
+	// Every start counts against the end user's address, whatever it asks
+	// for: the bucket never depends on whether the identifier is a user.
+	// A start that fails client authentication counts against the caller
+	// too (auth0-forwarded-for is honoured only with the right secret), so
+	// that secrets cannot be guessed faster than codes are asked for.
+	ip := s.endUserIP(r, client, outcome == secretOK)
+	if !s.allow(w, r, ratelimit.StartIPKey(ip), s.limits().StartPerIP, ip, client.ClientID, jsonLimited) {
+		return
+	}
 	switch outcome {
 	case secretMissing:
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized_client", Description: "Client authentication is required"})
 		return
 	case secretWrong:
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized_client", Description: "Invalid client credentials"})
-		return
-	}
-
-	// Every start counts against the end user's address, whatever it asks
-	// for: the bucket never depends on whether the identifier is a user.
-	ip := s.endUserIP(r, client, outcome == secretOK)
-	if !s.allow(w, r, ratelimit.StartIPKey(ip), s.limits().StartPerIP, ip, client.ClientID, jsonLimited) {
 		return
 	}
 

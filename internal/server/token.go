@@ -112,6 +112,14 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	t := s.Tenant()
 	client, err := s.authenticateTokenClient(r, t, p)
+	if errors.Is(err, errClientAuth) {
+		// Failed client authentication counts against the caller, so that
+		// secrets cannot be guessed faster than codes.
+		ip := s.callerIP(r)
+		if !s.allow(w, r, ratelimit.VerifyIPKey(ip), s.limits().VerifyPerIP, ip, truncate(p["client_id"], 64), jsonLimited) {
+			return
+		}
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

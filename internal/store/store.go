@@ -24,6 +24,7 @@ var (
 	ErrCodeWrong        = errors.New("store: wrong code")
 	ErrCodeStale        = errors.New("store: code already used or replaced")
 	ErrAttemptsExceeded = errors.New("store: too many wrong attempts")
+	ErrBlocked          = errors.New("store: identifier blocked")
 
 	// Outcomes of refresh token operations.
 	ErrTokenRevoked = errors.New("store: refresh token revoked")
@@ -71,6 +72,23 @@ type Store interface {
 	// CheckCode is VerifyCode without consuming a correct code: a wrong
 	// value still uses up one try.
 	CheckCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time) (Code, error)
+	// GuessCode is VerifyCode (consume) or CheckCode under brute-force
+	// protection, all in one transaction, so that no guess can slip past a
+	// block that an earlier guess created: a block in force for the
+	// identifier from g.IP or account-wide refuses the guess with
+	// ErrBlocked before the code is looked at (the result's Block says
+	// which); a success resets the pair's consecutive failures; an
+	// ErrCodeWrong is counted, and when it brings the pair to
+	// g.PairThreshold the pair is blocked for g.PairBlock (and its count
+	// starts again), and when it brings the identifier's failures within
+	// g.AccountWindow to g.AccountThreshold the identifier is blocked from
+	// every ip until the oldest of those failures leaves the window, and
+	// when it brings g.IP's failures on any identifier and connection
+	// within g.IPWindow to g.IPThreshold that ip is blocked from every
+	// identifier the same way (suspicious-IP throttling). The blocks it
+	// creates are returned in NewBlocks. A zero threshold disables that
+	// rule.
+	GuessCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, g Guard) (Guessed, error)
 
 	// ClaimOutbox leases up to limit messages that are due at now for
 	// lease, so that no other worker takes them meanwhile. Messages whose
@@ -157,6 +175,8 @@ type Store interface {
 	Blocks(ctx context.Context, now time.Time) ([]Block, error)
 	// ClearBlocks deletes every block of identifier (any connection, any
 	// ip) and its failure counters, and returns how many blocks it deleted.
+	// Given an ip address, it deletes the ip's suspicious-ip block and
+	// forgets the failures from that ip.
 	ClearBlocks(ctx context.Context, identifier string) (int, error)
 
 	// AddEvent appends a tenant log event.
@@ -348,16 +368,38 @@ type Bucket struct {
 	Reset     time.Time // when the bucket is full again
 }
 
-// Block stops verification for an identifier, from one ip or (IP empty)
-// from everywhere, until ExpiresAt.
+// Block stops verification until ExpiresAt.
 type Block struct {
-	ID         string
+	ID string
+	// A block stops verification of Identifier on Connection from IP;
+	// with IP empty from every ip (account lockout); with Identifier and
+	// Connection empty, every identifier from IP (suspicious ip).
 	Connection string
 	Identifier string
-	IP         string // empty: account-wide
-	Reason     string // the event type: limit_wc (ip+identifier) or limit_mu/account
+	IP         string
+	Reason     string // the event type: limit_wc (identifier) or limit_mu (ip)
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
+}
+
+// Guard is the brute-force protection GuessCode applies.
+type Guard struct {
+	IP               string
+	PairThreshold    int
+	PairBlock        time.Duration
+	AccountThreshold int
+	AccountWindow    time.Duration
+	IPThreshold      int
+	IPWindow         time.Duration
+	// NewID makes the IDs of the blocks GuessCode creates.
+	NewID func() (string, error)
+}
+
+// Guessed is what GuessCode found.
+type Guessed struct {
+	Code      Code    // the code, on success
+	Block     Block   // the block that refused the guess, with ErrBlocked
+	NewBlocks []Block // the blocks this guess created
 }
 
 // Event is a tenant log event (Auth0 log event types: limit_wc, limit_mu,

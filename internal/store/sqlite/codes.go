@@ -68,73 +68,9 @@ func (s *Store) checkCode(ctx context.Context, connection, identifier string, co
 		outcome error
 	)
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT seq, id, code_hmac, client_id, send, auth_params,
-				created_at, expires_at, attempts, max_tries, state
-			FROM codes WHERE connection = ? AND identifier = ? ORDER BY seq DESC`, connection, identifier)
-		if err != nil {
-			return err
-		}
-		var (
-			live       *store.Code
-			liveSeq    int64
-			staleMatch bool
-		)
-		for rows.Next() {
-			var (
-				c                store.Code
-				seq              int64
-				created, expires int64
-				state            string
-			)
-			if err := rows.Scan(&seq, &c.ID, &c.CodeHMAC, &c.ClientID, &c.Send, &c.AuthParams,
-				&created, &expires, &c.Attempts, &c.MaxTries, &state); err != nil {
-				rows.Close()
-				return err
-			}
-			c.Connection, c.Identifier = connection, identifier
-			c.CreatedAt, c.ExpiresAt = fromMS(created), fromMS(expires)
-			if state == "live" {
-				live, liveSeq = &c, seq
-				continue
-			}
-			if subtle.ConstantTimeCompare(c.CodeHMAC, codeHMAC) == 1 {
-				staleMatch = true
-			}
-		}
-		if err := closeRows(rows); err != nil {
-			return err
-		}
-
-		if live == nil {
-			if staleMatch {
-				outcome = store.ErrCodeStale
-			} else {
-				outcome = store.ErrCodeNotFound
-			}
-			return nil
-		}
-		match := subtle.ConstantTimeCompare(live.CodeHMAC, codeHMAC) == 1
-		switch {
-		case live.Attempts >= live.MaxTries:
-			outcome = store.ErrAttemptsExceeded
-		case !match && staleMatch:
-			outcome = store.ErrCodeStale
-		case !now.Before(live.ExpiresAt):
-			outcome = store.ErrCodeExpired
-		case match:
-			if consume {
-				if _, err := tx.ExecContext(ctx, `UPDATE codes SET state = 'used' WHERE seq = ?`, liveSeq); err != nil {
-					return err
-				}
-			}
-			result = *live
-		default:
-			if _, err := tx.ExecContext(ctx, `UPDATE codes SET attempts = attempts + 1 WHERE seq = ?`, liveSeq); err != nil {
-				return err
-			}
-			outcome = store.ErrCodeWrong
-		}
-		return nil
+		var err error
+		result, outcome, err = checkCodeTx(ctx, tx, connection, identifier, codeHMAC, now, consume)
+		return err
 	})
 	if err != nil {
 		return store.Code{}, fmt.Errorf("sqlite: verify code: %w", err)
@@ -143,4 +79,73 @@ func (s *Store) checkCode(ctx context.Context, connection, identifier string, co
 		return store.Code{}, outcome
 	}
 	return result, nil
+}
+
+// checkCodeTx is checkCode inside tx. It returns the code on success, else
+// the outcome; err is a database failure.
+func checkCodeTx(ctx context.Context, tx *sql.Tx, connection, identifier string, codeHMAC []byte, now time.Time, consume bool) (result store.Code, outcome, err error) {
+	rows, err := tx.QueryContext(ctx, `SELECT seq, id, code_hmac, client_id, send, auth_params,
+			created_at, expires_at, attempts, max_tries, state
+		FROM codes WHERE connection = ? AND identifier = ? ORDER BY seq DESC`, connection, identifier)
+	if err != nil {
+		return store.Code{}, nil, err
+	}
+	var (
+		live       *store.Code
+		liveSeq    int64
+		staleMatch bool
+	)
+	for rows.Next() {
+		var (
+			c                store.Code
+			seq              int64
+			created, expires int64
+			state            string
+		)
+		if err := rows.Scan(&seq, &c.ID, &c.CodeHMAC, &c.ClientID, &c.Send, &c.AuthParams,
+			&created, &expires, &c.Attempts, &c.MaxTries, &state); err != nil {
+			rows.Close()
+			return store.Code{}, nil, err
+		}
+		c.Connection, c.Identifier = connection, identifier
+		c.CreatedAt, c.ExpiresAt = fromMS(created), fromMS(expires)
+		if state == "live" {
+			live, liveSeq = &c, seq
+			continue
+		}
+		if subtle.ConstantTimeCompare(c.CodeHMAC, codeHMAC) == 1 {
+			staleMatch = true
+		}
+	}
+	if err := closeRows(rows); err != nil {
+		return store.Code{}, nil, err
+	}
+
+	if live == nil {
+		if staleMatch {
+			return store.Code{}, store.ErrCodeStale, nil
+		}
+		return store.Code{}, store.ErrCodeNotFound, nil
+	}
+	match := subtle.ConstantTimeCompare(live.CodeHMAC, codeHMAC) == 1
+	switch {
+	case live.Attempts >= live.MaxTries:
+		return store.Code{}, store.ErrAttemptsExceeded, nil
+	case !match && staleMatch:
+		return store.Code{}, store.ErrCodeStale, nil
+	case !now.Before(live.ExpiresAt):
+		return store.Code{}, store.ErrCodeExpired, nil
+	case match:
+		if consume {
+			if _, err := tx.ExecContext(ctx, `UPDATE codes SET state = 'used' WHERE seq = ?`, liveSeq); err != nil {
+				return store.Code{}, nil, err
+			}
+		}
+		return *live, nil, nil
+	default:
+		if _, err := tx.ExecContext(ctx, `UPDATE codes SET attempts = attempts + 1 WHERE seq = ?`, liveSeq); err != nil {
+			return store.Code{}, nil, err
+		}
+		return store.Code{}, store.ErrCodeWrong, nil
+	}
 }

@@ -300,4 +300,26 @@ func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Sto
 		activeBlock(t, sts[3], "email", "a@example.com", "192.0.2.1", t0, "")
 		fail(t, sts[0], "email", "a@example.com", "192.0.2.1", t0, failureWindow, 1, 1)
 	})
+
+	t.Run("GuessesCannotOutrunTheLockoutAcrossReplicas", func(t *testing.T) {
+		sts := open(t)
+		createCode(t, sts[0], manyTries("c1", "a@example.com", t0), nil)
+		errs := make([]error, workers*2)
+		parallel(len(errs), func(i int) {
+			g := guard(fmt.Sprint("192.0.2.", i), 0, 5, 0)
+			_, errs[i] = on(sts, i).GuessCode(ctx(t), "email", "a@example.com", mac(fmt.Sprint("wrong-", i)), t0, true, g)
+		})
+		wrong := 0
+		for i, err := range errs {
+			switch {
+			case errors.Is(err, store.ErrCodeWrong):
+				wrong++
+			case !errors.Is(err, store.ErrBlocked):
+				t.Errorf("guess %d = %v", i, err)
+			}
+		}
+		if wrong != 5 {
+			t.Errorf("%d guesses over %d replicas let %d through, want exactly 5", len(errs), len(sts), wrong)
+		}
+	})
 }

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Bucket", bucketTests},
 		{"Failure", failureTests},
 		{"Block", blockTests},
+		{"Guess", guessTests},
 		{"Event", eventTests},
 		{"Purge", purgeTests},
 	}

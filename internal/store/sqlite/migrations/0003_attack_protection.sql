@@ -23,6 +23,7 @@ CREATE TABLE failures (
 ) STRICT;
 CREATE INDEX failures_identifier ON failures (connection, identifier, at);
 CREATE INDEX failures_at ON failures (at);
+CREATE INDEX failures_ip ON failures (ip, at);
 
 -- Consecutive failures of one (connection, identifier, ip) pair since its last
 -- success. last_at is the latest failure, so that idle counters can be purged.
@@ -37,7 +38,8 @@ CREATE TABLE pair_failures (
 CREATE INDEX pair_failures_last_at ON pair_failures (last_at);
 
 -- A block stops verification for an identifier from one ip, or from every ip
--- when ip is ''. seq orders blocks created at the same millisecond.
+-- when ip is '', or (identifier and connection '') every identifier from one
+-- ip. seq orders blocks created at the same millisecond.
 CREATE TABLE blocks (
     seq        INTEGER PRIMARY KEY,
     id         TEXT    NOT NULL UNIQUE,
@@ -50,6 +52,7 @@ CREATE TABLE blocks (
 ) STRICT;
 CREATE INDEX blocks_identifier ON blocks (connection, identifier, expires_at);
 CREATE INDEX blocks_expires_at ON blocks (expires_at);
+CREATE INDEX blocks_ip ON blocks (ip, expires_at);
 
 -- Tenant log events. seq orders events created at the same millisecond.
 CREATE TABLE events (
