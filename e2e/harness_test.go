@@ -40,6 +40,8 @@ const (
 	otherClientID   = "otherClientID0000000000000000001"
 	webBClientID    = "webBClientID00000000000000000001"
 	webBSecret      = "web-b-secret-that-is-long-enough-for-a-test-01"
+	backendClientID = "backendClientID00000000000000001"
+	backendSecret   = "backend-secret-that-is-long-enough-for-a-test"
 	apiAudience     = "https://api.example.com/"
 )
 
@@ -98,10 +100,17 @@ clients:
     token_endpoint_auth_method: client_secret_post
     grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, authorization_code, implicit]
     callbacks: [https://b.example.com/callback]
+  - name: Backend
+    client_id: ` + backendClientID + `
+    client_secret: ` + backendSecret + `
+    app_type: regular_web
+    token_endpoint_auth_method: client_secret_post
+    is_token_endpoint_ip_header_trusted: true
+    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp]
 connections:
   - name: email
     strategy: email
-    enabled_clients: [Web App, Native App, SPA, No Grant, Web B]
+    enabled_clients: [Web App, Native App, SPA, No Grant, Web B, Backend]
     options:
       totp: {length: 6, time_step: %TIME_STEP%}
       email:
@@ -117,6 +126,19 @@ connections:
       email:
         syntax: liquid
         body: '<p>Your code is {{ code }} ({{ send }}).</p><p><a href="{{ link | escape }}">Sign in</a></p>'
+  - name: email-unprotected
+    strategy: email
+    enabled_clients: [Native App]
+    options:
+      brute_force_protection: false
+  - name: sms-us-only
+    strategy: sms
+    enabled_clients: [Native App]
+    options:
+      twilio_sid: ` + twilioSID + `
+      twilio_token: ` + twilioToken + `
+      from: "+16502530000"
+      sesame: {allowed_country_codes: ["+1"]}
   - name: closed
     strategy: email
     enabled_clients: [Web App]

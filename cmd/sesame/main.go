@@ -24,7 +24,7 @@ Usage:
   sesame serve [flags]     run the server (embedded SQLite in ./sesame.db by default)
   sesame migrate [flags]   apply database migrations and exit
   sesame blocks list [--database D]              list brute-force blocks in force
-  sesame blocks clear IDENTIFIER [--database D]  lift the blocks of an address or number
+  sesame blocks clear IDENTIFIER [--database D]  lift the blocks of an address, number or IP
   sesame version           print the version
 
 Run "sesame serve -h" for the flags; every flag also reads SESAME_<NAME>.

@@ -31,7 +31,9 @@ import (
 	"github.com/auth0/go-auth0/authentication/passwordless"
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/sesame-id/sesame/internal/app"
 	"github.com/sesame-id/sesame/internal/smtptest"
+	"github.com/sesame-id/sesame/internal/store"
 )
 
 type syncBuffer struct {
@@ -512,5 +514,71 @@ clients:
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
+	}
+}
+
+func TestBlocks_ListAndClear(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "b.db")
+	getenv := func(k string) string {
+		if k == "SESAME_DATABASE" {
+			return db
+		}
+		return ""
+	}
+	sesame := func(args ...string) string {
+		t.Helper()
+		var stdout, stderr syncBuffer
+		if err := run(context.Background(), args, getenv, &stdout, &stderr); err != nil {
+			t.Fatalf("sesame %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return stdout.String()
+	}
+	if out := sesame("blocks", "list"); !strings.Contains(out, "no blocks in force") {
+		t.Fatalf("blocks list on an empty database: %q", out)
+	}
+
+	ctx := context.Background()
+	st, err := app.OpenStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, b := range []store.Block{
+		{ID: "b1", Connection: "email", Identifier: "victim@example.com", IP: "198.51.100.1", Reason: "limit_wc", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+		{ID: "b2", Connection: "sms", Identifier: "+16502530000", Reason: "limit_wc", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+		{ID: "b3", IP: "203.0.113.9", Reason: "limit_mu", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+		{ID: "b4", Connection: "email", Identifier: "old@example.com", Reason: "limit_wc", CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)},
+	} {
+		if err := st.CreateBlock(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	out := sesame("blocks", "list", "--database", db)
+	for _, want := range []string{"victim@example.com", "198.51.100.1", "+16502530000", "account lockout", "203.0.113.9"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("blocks list lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "old@example.com") {
+		t.Errorf("blocks list shows an ended block:\n%s", out)
+	}
+	// Identifiers are typed as people type them.
+	if out := sesame("blocks", "clear", " Victim@Example.COM "); !strings.Contains(out, "cleared 1 block") {
+		t.Errorf("blocks clear: %q", out)
+	}
+	if out := sesame("blocks", "clear", "+1 650 253 0000"); !strings.Contains(out, "cleared 1 block") {
+		t.Errorf("blocks clear of a number: %q", out)
+	}
+	if out := sesame("blocks", "clear", "203.0.113.9"); !strings.Contains(out, "cleared 1 block") {
+		t.Errorf("blocks clear of an address: %q", out)
+	}
+	if out := sesame("blocks", "list"); !strings.Contains(out, "no blocks in force") {
+		t.Errorf("blocks list after clearing: %q", out)
+	}
+	var stdout, stderr syncBuffer
+	if err := run(ctx, []string{"blocks", "drop", "x"}, getenv, &stdout, &stderr); err == nil {
+		t.Error("blocks drop succeeded")
 	}
 }

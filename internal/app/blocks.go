@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,11 +36,14 @@ func Blocks(ctx context.Context, cfg Config, args []string, stdout io.Writer) er
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "IDENTIFIER\tCONNECTION\tIP\tSINCE\tUNTIL")
 		for _, b := range blocks {
-			ip := b.IP
-			if ip == "" {
+			id, conn, ip := b.Identifier, b.Connection, b.IP
+			switch {
+			case ip == "":
 				ip = "(any: account lockout)"
+			case id == "":
+				id, conn = "(any: suspicious address)", "(any)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Identifier, b.Connection, ip,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", id, conn, ip,
 				b.CreatedAt.UTC().Format(time.RFC3339), b.ExpiresAt.UTC().Format(time.RFC3339))
 		}
 		return tw.Flush()
@@ -61,9 +65,13 @@ func Blocks(ctx context.Context, cfg Config, args []string, stdout io.Writer) er
 func NormalizeIdentifier(s string) string {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "+") {
-		if n, err := sms.NormalizePhone(s); err == nil {
+		digits := strings.NewReplacer(" ", "", "-", "", "(", "", ")", "", ".", "").Replace(s)
+		if n, err := sms.NormalizePhone(digits); err == nil {
 			return n
 		}
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().String()
 	}
 	return passwordless.NormalizeEmail(s)
 }

@@ -1,8 +1,14 @@
 package app
 
 import (
+	"fmt"
 	"io"
 	"testing"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/passwordless"
+	"github.com/sesame-id/sesame/internal/ratelimit"
+	"github.com/sesame-id/sesame/internal/store"
 )
 
 func TestParseConfig_FlagsBeatEnvironmentBeatDefaults(t *testing.T) {
@@ -60,6 +66,49 @@ func TestParseConfig_IssuerIsThePublicURL(t *testing.T) {
 	} {
 		if _, err := ParseConfig("serve", bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Errorf("%v: accepted", bad)
+		}
+	}
+}
+
+func TestParseConfig_AttackProtectionSettings(t *testing.T) {
+	cfg, err := ParseConfig("serve", nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Limits != ratelimit.Defaults() || cfg.Protection != passwordless.DefaultProtection() || cfg.TrustedProxies != nil {
+		t.Fatalf("defaults: %+v %+v %v", cfg.Limits, cfg.Protection, cfg.TrustedProxies)
+	}
+	env := map[string]string{
+		"SESAME_LIMIT_START_IP":       "10/1m",
+		"SESAME_LIMIT_RECIPIENT":      "3/1h",
+		"SESAME_BF_ACCOUNT_THRESHOLD": "0",
+		"SESAME_TRUSTED_PROXIES":      "10.0.0.0/8, 192.168.1.1",
+	}
+	cfg, err = ParseConfig("serve", []string{"--limit-recipient", "7/30m", "--bf-ip-block", "720h", "--bf-suspicious-ip-threshold", "500"},
+		func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ratelimit.Defaults()
+	want.StartPerIP = store.Limit{Burst: 10, Per: time.Minute}
+	want.PerRecipient = store.Limit{Burst: 7, Per: 30 * time.Minute}
+	if cfg.Limits != want {
+		t.Errorf("limits = %+v, want %+v", cfg.Limits, want)
+	}
+	p := passwordless.DefaultProtection()
+	p.AccountThreshold, p.PairBlock, p.IPThreshold = 0, 720*time.Hour, 500
+	if cfg.Protection != p {
+		t.Errorf("protection = %+v, want %+v", cfg.Protection, p)
+	}
+	if fmt.Sprint(cfg.TrustedProxies) != "[10.0.0.0/8 192.168.1.1/32]" {
+		t.Errorf("trusted proxies = %v", cfg.TrustedProxies)
+	}
+	for _, args := range [][]string{
+		{"--limit-start-ip", "50"}, {"--limit-start-ip", "0/1h"}, {"--limit-verify-ip", "5/-1s"},
+		{"--bf-ip-threshold", "-1"}, {"--trusted-proxies", "not-a-network"},
+	} {
+		if _, err := ParseConfig("serve", args, func(string) string { return "" }, io.Discard); err == nil {
+			t.Errorf("ParseConfig(%q) accepted a bad value", args)
 		}
 	}
 }

@@ -37,7 +37,11 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, key string, lim s
 		s.writeError(w, r, err)
 		return false
 	}
-	ratelimit.SetHeaders(w.Header(), lim, b)
+	// The headers describe the request's first bucket (the endpoint's own,
+	// as at Auth0), or the one that refused it.
+	if w.Header().Get("X-RateLimit-Limit") == "" || !b.Allowed {
+		ratelimit.SetHeaders(w.Header(), lim, b)
+	}
 	if b.Allowed {
 		return true
 	}
