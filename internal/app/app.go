@@ -294,7 +294,7 @@ func Serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      writeTimeout(cfg),
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -401,4 +401,15 @@ func fillDefaults(l *ratelimit.Settings, p *passwordless.Protection) {
 	if *p == (passwordless.Protection{}) {
 		*p = passwordless.DefaultProtection()
 	}
+}
+
+// writeTimeout outlasts the slowest thing a request waits for, the SMS
+// provider (Twilio 30 s, the gateway --sms-gateway-timeout), with time to
+// answer its error afterwards.
+func writeTimeout(cfg Config) time.Duration {
+	d := 60 * time.Second
+	if g := cfg.SMSGatewayTimeout + 15*time.Second; g > d {
+		d = g
+	}
+	return d
 }

@@ -112,3 +112,12 @@ func TestParseConfig_AttackProtectionSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteTimeoutOutlastsTheSMSProviders(t *testing.T) {
+	if got := writeTimeout(Config{SMSGatewayTimeout: 30 * time.Second}); got != 60*time.Second {
+		t.Errorf("write timeout with the default gateway timeout = %v, want 60s", got)
+	}
+	if got := writeTimeout(Config{SMSGatewayTimeout: 90 * time.Second}); got != 105*time.Second {
+		t.Errorf("write timeout with a 90s gateway timeout = %v, want 105s", got)
+	}
+}

@@ -274,6 +274,10 @@ func (s *Service) startSMS(ctx context.Context, req StartRequest, code store.Cod
 		if err != nil {
 			var se *sms.Error
 			if errors.As(err, &se) {
+				if s.SMS.Logger != nil {
+					// The cause, for the operator; never the message body.
+					s.SMS.Logger.Warn("sms provider refused or failed", "connection", conn.Name, "answer", se.Description, "err", se.Err)
+				}
 				return StartResult{}, errorf(se.Code, se.Description)
 			}
 			return StartResult{}, fmt.Errorf("send sms: %w", err)

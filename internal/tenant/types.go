@@ -110,7 +110,7 @@ type ConnectionOptions struct {
 	Sesame               *SesameOptions `json:"sesame,omitempty"`
 	BruteForceProtection bool           `json:"brute_force_protection"`
 
-	// sms (used by a later issue; accepted and stored now)
+	// sms: the provider and the message
 	From                  string                 `json:"from,omitempty"`
 	Syntax                string                 `json:"syntax,omitempty"`
 	Template              string                 `json:"template,omitempty"`
