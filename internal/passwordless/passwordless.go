@@ -123,6 +123,11 @@ type StartRequest struct {
 	// code (client_id, connection, email and the authorization
 	// parameters); used when Send is not "code".
 	LinkParams url.Values
+	// Takes are the rate limit tokens the start costs. They are taken in
+	// the transaction that stores an email code, and before an SMS is
+	// sent; when one bucket is empty nothing happens and the error is
+	// store.ErrRateLimited.
+	Takes []store.Take
 }
 
 // IsLink reports whether a send value asks for a magic link.
@@ -136,6 +141,9 @@ type StartResult struct {
 	ID          string
 	Email       string
 	PhoneNumber string
+	// Buckets answer the request's Takes, also when Start failed after
+	// taking them (or was refused by one).
+	Buckets []store.Bucket
 }
 
 // NormalizeEmail trims an address and folds it to lower case: addresses are
@@ -246,13 +254,14 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, err
 			CreatedAt:   now,
 		}
 	}
-	if err := s.Store.CreateCode(ctx, code, msg); err != nil {
-		return StartResult{}, fmt.Errorf("store code: %w", err)
+	bs, err := s.Store.CreateCode(ctx, code, msg, req.Takes...)
+	if err != nil {
+		return StartResult{Buckets: bs}, fmt.Errorf("store code: %w", err)
 	}
 	if msg != nil && s.Queued != nil {
 		s.Queued()
 	}
-	return StartResult{ID: id, Email: identifier}, nil
+	return StartResult{ID: id, Email: identifier, Buckets: bs}, nil
 }
 
 // startSMS sends the code by SMS within the request, so that a provider's
@@ -261,12 +270,21 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, err
 // earlier live code stays as it was.
 func (s *Service) startSMS(ctx context.Context, req StartRequest, code store.Code, otp string, send bool) (StartResult, error) {
 	conn := req.Connection
+	var res StartResult
+	if len(req.Takes) > 0 {
+		// Taken before the provider is called, which cannot be undone.
+		bs, err := s.Store.TakeTokens(ctx, req.Takes, s.Now())
+		res.Buckets = bs
+		if err != nil {
+			return res, fmt.Errorf("take tokens: %w", err)
+		}
+	}
 	if send {
 		body, err := sms.Render(conn.Options, sms.Vars{
 			Code: otp, ApplicationName: req.Client.Name, PhoneNumber: code.Identifier, RequestLanguage: req.RequestLanguage,
 		})
 		if err != nil {
-			return StartResult{}, fmt.Errorf("render sms: %w", err)
+			return res, fmt.Errorf("render sms: %w", err)
 		}
 		err = sms.NewSender(conn.Options, s.SMS).SendSMS(ctx, sms.Message{
 			To: code.Identifier, Body: body, IP: req.IP, UserAgent: req.UserAgent,
@@ -278,15 +296,16 @@ func (s *Service) startSMS(ctx context.Context, req StartRequest, code store.Cod
 					// The cause, for the operator; never the message body.
 					s.SMS.Logger.Warn("sms provider refused or failed", "connection", conn.Name, "answer", se.Description, "err", se.Err)
 				}
-				return StartResult{}, errorf(se.Code, se.Description)
+				return res, errorf(se.Code, se.Description)
 			}
-			return StartResult{}, fmt.Errorf("send sms: %w", err)
+			return res, fmt.Errorf("send sms: %w", err)
 		}
 	}
-	if err := s.Store.CreateCode(ctx, code, nil); err != nil {
-		return StartResult{}, fmt.Errorf("store code: %w", err)
+	if _, err := s.Store.CreateCode(ctx, code, nil); err != nil {
+		return res, fmt.Errorf("store code: %w", err)
 	}
-	return StartResult{ID: code.ID, PhoneNumber: code.Identifier}, nil
+	res.ID, res.PhoneNumber = code.ID, code.Identifier
+	return res, nil
 }
 
 // Identifier normalises what a user typed for a connection: a trimmed,

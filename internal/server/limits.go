@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/sesame-id/sesame/internal/ratelimit"
@@ -47,6 +48,30 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, key string, lim s
 	}
 	s.event(r, store.Event{Type: "api_limit", Description: "Rate limit exceeded: " + r.URL.Path, ClientID: clientID, IP: ip})
 	refuse(w)
+	return false
+}
+
+// taken finishes a request whose tokens a store call took in its own
+// transaction (takes, answered by bs): it sets the rate limit headers (the
+// first bucket's, or the one that refused), and when err is the refusal
+// answers 429 with an api_limit event. It reports whether the request may
+// go on; err may still be another failure.
+func (s *Server) taken(w http.ResponseWriter, r *http.Request, takes []store.Take, bs []store.Bucket, err error, ip, clientID string) bool {
+	if len(bs) == len(takes) && len(bs) > 0 {
+		i := 0
+		for j, b := range bs {
+			if !b.Allowed {
+				i = j
+				break
+			}
+		}
+		ratelimit.SetHeaders(w.Header(), takes[i].Limit, bs[i])
+	}
+	if !errors.Is(err, store.ErrRateLimited) {
+		return true
+	}
+	s.event(r, store.Event{Type: "api_limit", Description: "Rate limit exceeded: " + r.URL.Path, ClientID: clientID, IP: ip})
+	jsonLimited(w)
 	return false
 }
 

@@ -13,9 +13,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/sms"
+	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/tenant"
 )
 
@@ -187,47 +189,52 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	outcome := checkSecret(client, cred)
 
 	// Every start counts against the end user's address, whatever it asks
-	// for: the bucket never depends on whether the identifier is a user.
-	// A start that fails client authentication counts against the caller
-	// too (auth0-forwarded-for is honoured only with the right secret), so
-	// that secrets cannot be guessed faster than codes are asked for.
+	// for: the bucket never depends on whether the identifier is a user. A
+	// start that fails, client authentication included, takes its token on
+	// its own (auth0-forwarded-for is honoured only with the right secret,
+	// so secrets cannot be guessed faster than codes are asked for); one
+	// that goes through takes it with the recipient's, in the transaction
+	// that stores its code: one commit for a whole email start.
 	ip := s.endUserIP(r, client, outcome == secretOK)
-	if !s.allow(w, r, ratelimit.StartIPKey(ip), s.limits().StartPerIP, ip, client.ClientID, jsonLimited) {
-		return
+	startIP := store.Take{Key: ratelimit.StartIPKey(ip), Limit: s.limits().StartPerIP}
+	fail := func(err error) {
+		if s.allow(w, r, startIP.Key, startIP.Limit, ip, client.ClientID, jsonLimited) {
+			s.writeError(w, r, err)
+		}
 	}
 	switch outcome {
 	case secretMissing:
-		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized_client", Description: "Client authentication is required"})
+		fail(&oauth.Error{Status: http.StatusUnauthorized, Code: "unauthorized_client", Description: "Client authentication is required"})
 		return
 	case secretWrong:
-		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized_client", Description: "Invalid client credentials"})
+		fail(&oauth.Error{Status: http.StatusUnauthorized, Code: "unauthorized_client", Description: "Invalid client credentials"})
 		return
 	}
 
 	conn := t.Connection(req.Connection)
 	switch {
 	case conn == nil:
-		s.writeError(w, r, startError("bad.connection", "Connection does not exist"))
+		fail(startError("bad.connection", "Connection does not exist"))
 		return
 	case conn.Strategy != "email" && conn.Strategy != "sms":
-		s.writeError(w, r, startError("bad.connection", "Invalid connection strategy. It must either be a passwordless connection"))
+		fail(startError("bad.connection", "Invalid connection strategy. It must either be a passwordless connection"))
 		return
 	case !conn.EnabledFor(client.ClientID):
-		s.writeError(w, r, startError("bad.connection", "Connection is disabled"))
+		fail(startError("bad.connection", "Connection is disabled"))
 		return
 	}
 	if conn.Strategy == "sms" {
-		s.startSMS(w, r, t, client, conn, req, ip)
+		s.startSMS(w, r, client, conn, req, ip, startIP, fail)
 		return
 	}
 
 	email := passwordless.NormalizeEmail(req.Email)
 	if email == "" {
-		s.writeError(w, r, startError("bad.email", "Missing required property: email"))
+		fail(startError("bad.email", "Missing required property: email"))
 		return
 	}
 	if !passwordless.ValidEmail(email) {
-		s.writeError(w, r, startError("bad.email", "Object didn't pass validation for format email: "+truncate(req.Email, 254)))
+		fail(startError("bad.email", "Object didn't pass validation for format email: "+truncate(req.Email, 254)))
 		return
 	}
 	send := req.Send
@@ -235,20 +242,18 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		send = "link" // Auth0's default (spec §1.1)
 	}
 	if !slices.Contains(sendValues, send) {
-		s.writeError(w, r, startError("bad.send", "No enum match for: "+truncate(send, 64)))
-		return
-	}
-	if !s.allow(w, r, ratelimit.RecipientKey(conn.Name, email), s.limits().PerRecipient, ip, client.ClientID, jsonLimited) {
+		fail(startError("bad.send", "No enum match for: "+truncate(send, 64)))
 		return
 	}
 	var link url.Values
 	if passwordless.IsLink(send) {
 		if link, err = s.linkParams(t, client, conn, email, req.AuthParams); err != nil {
-			s.writeError(w, r, err)
+			fail(err)
 			return
 		}
 	}
 
+	takes := []store.Take{startIP, {Key: ratelimit.RecipientKey(conn.Name, email), Limit: s.limits().PerRecipient}}
 	res, err := s.Passwordless.Start(r.Context(), passwordless.StartRequest{
 		Client:          client,
 		Connection:      conn,
@@ -258,9 +263,13 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		AuthParams:      req.AuthParams,
 		RequestLanguage: requestLanguage(r),
 		LinkParams:      link,
+		Takes:           takes,
 	})
+	if !s.taken(w, r, takes, res.Buckets, err, ip, client.ClientID) {
+		return
+	}
 	if err != nil {
-		s.writeError(w, r, err)
+		fail(err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"_id": res.ID, "email": res.Email, "email_verified": false})
@@ -268,19 +277,19 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 
 // startSMS is /passwordless/start on an sms connection: codes only, sent
 // within the request.
-func (s *Server) startSMS(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, client *tenant.Client, conn *tenant.Connection, req startRequest, ip string) {
+func (s *Server) startSMS(w http.ResponseWriter, r *http.Request, client *tenant.Client, conn *tenant.Connection, req startRequest, ip string, startIP store.Take, fail func(error)) {
 	phone, perr := sms.NormalizePhone(req.PhoneNumber)
 	if perr != nil {
-		s.writeError(w, r, startError(perr.Code, perr.Description))
+		fail(startError(perr.Code, perr.Description))
 		return
 	}
 	switch req.Send {
 	case "", "code": // the SDKs send none for sms; it means code here
 	default:
 		if slices.Contains(sendValues, req.Send) {
-			s.writeError(w, r, startError("bad.send", "SMS connections send codes only: send must be \"code\""))
+			fail(startError("bad.send", "SMS connections send codes only: send must be \"code\""))
 		} else {
-			s.writeError(w, r, startError("bad.send", "No enum match for: "+truncate(req.Send, 64)))
+			fail(startError("bad.send", "No enum match for: "+truncate(req.Send, 64)))
 		}
 		return
 	}
@@ -288,20 +297,17 @@ func (s *Server) startSMS(w http.ResponseWriter, r *http.Request, t *tenant.Tena
 	// country allow-list applies, and each country has its own hourly cap.
 	dest := sms.Lookup(phone)
 	if dest.Premium || dest.Unknown {
-		s.writeError(w, r, startError("bad.phone_number", "Invalid phone number: "+phone+" is a premium-rate or unknown kind of line"))
+		fail(startError("bad.phone_number", "Invalid phone number: "+phone+" is a premium-rate or unknown kind of line"))
 		return
 	}
 	if !sms.CallingCodeAllowed(conn.Options.AllowedCountryCodes(), dest.CallingCode) {
-		s.writeError(w, r, startError("bad.phone_number", fmt.Sprintf("Phone numbers with country calling code +%d are not allowed for this connection", dest.CallingCode)))
-		return
-	}
-	if !s.allow(w, r, ratelimit.RecipientKey(conn.Name, phone), s.limits().PerRecipient, ip, client.ClientID, jsonLimited) {
-		return
-	}
-	if !s.allow(w, r, ratelimit.CountryKey(conn.Name, strconv.Itoa(dest.CallingCode)), s.limits().SMSPerCountry, ip, client.ClientID, jsonLimited) {
+		fail(startError("bad.phone_number", fmt.Sprintf("Phone numbers with country calling code +%d are not allowed for this connection", dest.CallingCode)))
 		return
 	}
 	lang := requestLanguage(r)
+	takes := []store.Take{startIP,
+		{Key: ratelimit.RecipientKey(conn.Name, phone), Limit: s.limits().PerRecipient},
+		{Key: ratelimit.CountryKey(conn.Name, strconv.Itoa(dest.CallingCode)), Limit: s.limits().SMSPerCountry}}
 	res, err := s.Passwordless.Start(r.Context(), passwordless.StartRequest{
 		Client:          client,
 		Connection:      conn,
@@ -311,8 +317,14 @@ func (s *Server) startSMS(w http.ResponseWriter, r *http.Request, t *tenant.Tena
 		RequestLanguage: lang,
 		IP:              ip,
 		UserAgent:       truncate(r.UserAgent(), 512),
+		Takes:           takes,
 	})
+	if !s.taken(w, r, takes, res.Buckets, err, ip, client.ClientID) {
+		return
+	}
 	if err != nil {
+		// The tokens were taken before the provider was called: a
+		// provider's error still counts.
 		s.writeError(w, r, err)
 		return
 	}

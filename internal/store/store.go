@@ -26,6 +26,10 @@ var (
 	ErrAttemptsExceeded = errors.New("store: too many wrong attempts")
 	ErrBlocked          = errors.New("store: identifier blocked")
 
+	// ErrRateLimited: a token bucket was empty; nothing was taken or
+	// written.
+	ErrRateLimited = errors.New("store: rate limited")
+
 	// Outcomes of refresh token operations.
 	ErrTokenRevoked = errors.New("store: refresh token revoked")
 	ErrTokenReused  = errors.New("store: rotated refresh token reused")
@@ -61,7 +65,14 @@ type Store interface {
 	// CreateCode stores a new one-time code, kills every earlier live code
 	// for the same connection and identifier, and, when msg is not nil,
 	// queues msg in the outbox, all in one transaction.
-	CreateCode(ctx context.Context, code Code, msg *OutboxMessage) error
+	//
+	// With takes, one token is first taken from each of those buckets, at
+	// code.CreatedAt, in the same transaction (one commit for a whole
+	// start), all or nothing:
+	// when one is empty nothing at all is written and the error is
+	// ErrRateLimited. The buckets are returned in the order of takes, as
+	// TakeTokens returns them.
+	CreateCode(ctx context.Context, code Code, msg *OutboxMessage, takes ...Take) ([]Bucket, error)
 	// VerifyCode checks codeHMAC against the live code for connection and
 	// identifier at time now, atomically. On success the code is consumed
 	// and returned. Otherwise it returns ErrCodeNotFound, ErrCodeExpired,
@@ -155,6 +166,11 @@ type Store interface {
 	// nothing is taken and Allowed is false. One atomic operation, shared
 	// by every replica on the database.
 	TakeToken(ctx context.Context, key string, limit Limit, now time.Time) (Bucket, error)
+	// TakeTokens takes one token from each bucket in one transaction, all
+	// or nothing. When one is empty nothing is taken, that bucket (the
+	// first empty one) has Allowed false, the others show what they hold,
+	// and the error is ErrRateLimited.
+	TakeTokens(ctx context.Context, takes []Take, now time.Time) ([]Bucket, error)
 
 	// RecordFailure counts one failed code verification (a wrong guess at a
 	// live code) for identifier on connection from ip at now. It returns
@@ -359,6 +375,12 @@ type Session struct {
 type Limit struct {
 	Burst int           // bucket size
 	Per   time.Duration // time to regain Burst tokens
+}
+
+// Take asks for one token from the bucket Key under Limit.
+type Take struct {
+	Key   string
+	Limit Limit
 }
 
 // Bucket is the state of a token bucket after a take.

@@ -21,51 +21,101 @@ import (
 // PurgeExpired can delete buckets that are full, which are the same as no
 // bucket, without knowing their limit.
 func (s *Store) TakeToken(ctx context.Context, key string, limit store.Limit, now time.Time) (store.Bucket, error) {
-	if limit.Burst <= 0 || limit.Per <= 0 {
-		return store.Bucket{}, fmt.Errorf("sqlite: take token %q: invalid limit %d per %v", key, limit.Burst, limit.Per)
+	bs, err := s.TakeTokens(ctx, []store.Take{{Key: key, Limit: limit}}, now)
+	if errors.Is(err, store.ErrRateLimited) {
+		return bs[0], nil
 	}
-	burst := float64(limit.Burst)
-	perMS := float64(limit.Per) / float64(time.Millisecond)
-	var b store.Bucket
+	if err != nil {
+		return store.Bucket{}, err
+	}
+	return bs[0], nil
+}
+
+// TakeTokens takes one token from each bucket in one transaction, all or
+// nothing; see store.Store.
+func (s *Store) TakeTokens(ctx context.Context, takes []store.Take, now time.Time) ([]store.Bucket, error) {
+	var (
+		bs      []store.Bucket
+		limited bool
+	)
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		at := now.UnixMilli()
-		tokens := burst
+		var err error
+		bs, limited, err = takeTokensTx(ctx, tx, takes, now)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: take tokens: %w", err)
+	}
+	if limited {
+		return bs, store.ErrRateLimited
+	}
+	return bs, nil
+}
+
+// takeTokensTx is TakeTokens inside tx. A refused take still writes the
+// refused bucket's refill, so that its state and Reset stay exact; nothing
+// is taken from any bucket.
+func takeTokensTx(ctx context.Context, tx *sql.Tx, takes []store.Take, now time.Time) (bs []store.Bucket, limited bool, err error) {
+	type state struct {
+		tokens float64
+		at     int64
+	}
+	states := make([]state, len(takes))
+	refused := -1
+	for i, t := range takes {
+		if t.Limit.Burst <= 0 || t.Limit.Per <= 0 {
+			return nil, false, fmt.Errorf("bucket %q: invalid limit %d per %v", t.Key, t.Limit.Burst, t.Limit.Per)
+		}
+		burst := float64(t.Limit.Burst)
+		at, tokens := now.UnixMilli(), burst
 		var (
 			stored  float64
 			updated int64
 		)
-		err := tx.QueryRowContext(ctx, `SELECT tokens, updated_at FROM buckets WHERE key = ?`, key).Scan(&stored, &updated)
+		err := tx.QueryRowContext(ctx, `SELECT tokens, updated_at FROM buckets WHERE key = ?`, t.Key).Scan(&stored, &updated)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
-			return err
+			return nil, false, err
 		default:
 			// A clock that went backwards (another replica's, or this
 			// one's after an adjustment) refills nothing, and the later
 			// time is kept so that no interval is ever refilled twice.
 			at = max(at, updated)
+			perMS := float64(t.Limit.Per) / float64(time.Millisecond)
 			tokens = min(burst, snap(stored+float64(at-updated)*burst/perMS))
 		}
-		if tokens >= 1 {
-			tokens--
-			b.Allowed = true
+		states[i] = state{tokens, at}
+		if tokens < 1 && refused < 0 {
+			refused = i
 		}
-		fullAt := at + int64(math.Ceil(snap((burst-tokens)*perMS/burst)))
-		if _, err := tx.ExecContext(ctx, `INSERT INTO buckets (key, tokens, updated_at, full_at)
-			VALUES (?, ?, ?, ?)
-			ON CONFLICT (key) DO UPDATE SET
-				tokens = excluded.tokens, updated_at = excluded.updated_at, full_at = excluded.full_at`,
-			key, tokens, at, fullAt); err != nil {
-			return err
-		}
-		b.Remaining = int(math.Floor(tokens))
-		b.Reset = fromMS(fullAt)
-		return nil
-	})
-	if err != nil {
-		return store.Bucket{}, fmt.Errorf("sqlite: take token %q: %w", key, err)
 	}
-	return b, nil
+	bs = make([]store.Bucket, len(takes))
+	for i, t := range takes {
+		st := states[i]
+		switch {
+		case refused < 0:
+			st.tokens--
+			bs[i].Allowed = true
+		case i != refused:
+			bs[i].Allowed = true // would have been; nothing was taken
+		}
+		burst := float64(t.Limit.Burst)
+		perMS := float64(t.Limit.Per) / float64(time.Millisecond)
+		fullAt := st.at + int64(math.Ceil(snap((burst-st.tokens)*perMS/burst)))
+		if refused < 0 || i == refused {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO buckets (key, tokens, updated_at, full_at)
+				VALUES (?, ?, ?, ?)
+				ON CONFLICT (key) DO UPDATE SET
+					tokens = excluded.tokens, updated_at = excluded.updated_at, full_at = excluded.full_at`,
+				t.Key, st.tokens, st.at, fullAt); err != nil {
+				return nil, false, err
+			}
+		}
+		bs[i].Remaining = int(math.Floor(st.tokens))
+		bs[i].Reset = fromMS(fullAt)
+	}
+	return bs, refused >= 0, nil
 }
 
 // snap rounds x to the nearest whole number when it is within float noise of

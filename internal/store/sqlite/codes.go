@@ -10,11 +10,22 @@ import (
 	"github.com/sesame-id/sesame/internal/store"
 )
 
-// CreateCode replaces the live code of code's connection and identifier with
-// code and queues msg, in one transaction. A duplicate code or message ID
-// fails with store.ErrAlreadyExists.
-func (s *Store) CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage) error {
+// CreateCode takes the tokens of takes, then replaces the live code of
+// code's connection and identifier with code and queues msg, in one
+// transaction. A duplicate code or message ID fails with
+// store.ErrAlreadyExists.
+func (s *Store) CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage, takes ...store.Take) ([]store.Bucket, error) {
+	var (
+		bs      []store.Bucket
+		limited bool
+	)
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if len(takes) > 0 {
+			var err error
+			if bs, limited, err = takeTokensTx(ctx, tx, takes, code.CreatedAt); err != nil || limited {
+				return err // a refused take's refill is committed; nothing else was written
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE codes SET state = 'replaced'
 			WHERE connection = ? AND identifier = ? AND state = 'live'`,
 			code.Connection, code.Identifier); err != nil {
@@ -35,9 +46,12 @@ func (s *Store) CreateCode(ctx context.Context, code store.Code, msg *store.Outb
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: create code: %w", err)
+		return nil, fmt.Errorf("sqlite: create code: %w", err)
 	}
-	return nil
+	if limited {
+		return bs, store.ErrRateLimited
+	}
+	return bs, nil
 }
 
 // VerifyCode checks codeHMAC against the live code and consumes it on

@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Failure", failureTests},
 		{"Block", blockTests},
 		{"Guess", guessTests},
+		{"Takes", takesTests},
 		{"Event", eventTests},
 		{"Purge", purgeTests},
 	}
