@@ -71,6 +71,9 @@ type OTPRequest struct {
 	Audience string
 	Scope    string
 	IP       string
+	// Takes and Taken are passed to the code check (passwordless.VerifyRequest).
+	Takes []store.Take
+	Taken func([]store.Bucket)
 }
 
 // PasswordlessOTP exchanges a one-time code for tokens.
@@ -91,6 +94,7 @@ func (s *Server) PasswordlessOTP(ctx context.Context, req OTPRequest) (*TokenRes
 	}
 	user, err := s.Passwordless.Verify(ctx, passwordless.VerifyRequest{
 		Client: req.Client, Connection: conn, Username: req.Username, OTP: req.OTP, IP: req.IP,
+		Takes: req.Takes, Taken: req.Taken,
 	})
 	if err != nil {
 		var perr *passwordless.Error

@@ -330,6 +330,12 @@ type VerifyRequest struct {
 	Username   string
 	OTP        string
 	IP         string
+	// Takes are rate limit tokens the check costs, taken in the check's
+	// transaction; when a bucket is empty the code is not looked at and
+	// the error is store.ErrRateLimited. Taken, when set, is called with
+	// their buckets once the check got that far.
+	Takes []store.Take
+	Taken func([]store.Bucket)
 }
 
 // Verify consumes the code and logs the user in, creating them on first
@@ -394,29 +400,29 @@ func (s *Service) checkCode(ctx context.Context, req VerifyRequest, now time.Tim
 		return wrong
 	}
 	mac := s.codeHMAC(conn.Name, identifier, req.Client.ClientID, otp)
-	var err error
-	switch {
-	case conn.Options.BruteForceProtection:
-		p := s.Protection
-		var res store.Guessed
-		res, err = s.Store.GuessCode(ctx, conn.Name, identifier, mac, now, consume, store.Guard{
+	p := s.Protection
+	g := store.Guard{Takes: req.Takes, IP: req.IP}
+	if conn.Options.BruteForceProtection {
+		g = store.Guard{Takes: req.Takes, Protect: true,
 			IP: req.IP, PairThreshold: p.PairThreshold, PairBlock: p.PairBlock,
 			AccountThreshold: p.AccountThreshold, AccountWindow: p.AccountWindow,
 			IPThreshold: p.IPThreshold, IPWindow: p.IPWindow, NewID: NewObjectID,
-		})
-		for _, b := range res.NewBlocks {
-			s.blockEvent(ctx, req, b)
 		}
-	case consume:
-		_, err = s.Store.VerifyCode(ctx, conn.Name, identifier, mac, now)
-	default:
-		_, err = s.Store.CheckCode(ctx, conn.Name, identifier, mac, now)
+	}
+	res, err := s.Store.GuessCode(ctx, conn.Name, identifier, mac, now, consume, g)
+	if len(req.Takes) > 0 && len(res.Buckets) == len(req.Takes) && req.Taken != nil {
+		req.Taken(res.Buckets)
+	}
+	for _, b := range res.NewBlocks {
+		s.blockEvent(ctx, req, b)
 	}
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, store.ErrBlocked):
 		return errorf(CodeTooManyAttempts, DescBlocked)
+	case errors.Is(err, store.ErrRateLimited):
+		return err
 	case errors.Is(err, store.ErrCodeExpired):
 		return errorf(CodeInvalidGrant, DescCodeExpired)
 	case errors.Is(err, store.ErrAttemptsExceeded):

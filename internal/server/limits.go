@@ -56,7 +56,7 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, key string, lim s
 // first bucket's, or the one that refused), and when err is the refusal
 // answers 429 with an api_limit event. It reports whether the request may
 // go on; err may still be another failure.
-func (s *Server) taken(w http.ResponseWriter, r *http.Request, takes []store.Take, bs []store.Bucket, err error, ip, clientID string) bool {
+func (s *Server) taken(w http.ResponseWriter, r *http.Request, takes []store.Take, bs []store.Bucket, err error, ip, clientID string, refuse rateLimited) bool {
 	if len(bs) == len(takes) && len(bs) > 0 {
 		i := 0
 		for j, b := range bs {
@@ -71,8 +71,47 @@ func (s *Server) taken(w http.ResponseWriter, r *http.Request, takes []store.Tak
 		return true
 	}
 	s.event(r, store.Event{Type: "api_limit", Description: "Rate limit exceeded: " + r.URL.Path, ClientID: clientID, IP: ip})
-	jsonLimited(w)
+	refuse(w)
 	return false
+}
+
+// codeCheckLimit is the verify bucket of one code check from ip, taken in
+// the check's own transaction (one commit instead of two).
+type codeCheckLimit struct {
+	s       *Server
+	ip      string
+	takes   []store.Take
+	buckets []store.Bucket
+	called  bool
+}
+
+func (s *Server) codeCheckLimit(ip string) *codeCheckLimit {
+	return &codeCheckLimit{s: s, ip: ip, takes: s.takes(store.Take{Key: ratelimit.VerifyIPKey(ip), Limit: s.limits().VerifyPerIP})}
+}
+
+// takes is ts, or nothing when the server has no limiter.
+func (s *Server) takes(ts ...store.Take) []store.Take {
+	if s.Limiter == nil {
+		return nil
+	}
+	return ts
+}
+
+// Taken receives the buckets from the check.
+func (c *codeCheckLimit) Taken(bs []store.Bucket) { c.called, c.buckets = true, bs }
+
+// done finishes the request's rate limit after the check: when the check
+// took the token, it sets the headers and answers a refusal; when the
+// request failed before the check, it takes the token now, on its own, so
+// that failures count too. It reports whether the request may go on.
+func (c *codeCheckLimit) done(w http.ResponseWriter, r *http.Request, err error, clientID string, refuse rateLimited) bool {
+	if c.s.Limiter == nil {
+		return true
+	}
+	if c.called {
+		return c.s.taken(w, r, c.takes, c.buckets, err, c.ip, clientID, refuse)
+	}
+	return c.s.allow(w, r, c.takes[0].Key, c.takes[0].Limit, c.ip, clientID, refuse)
 }
 
 // event records a tenant log event; a failure to record is logged by the

@@ -12,7 +12,6 @@ import (
 
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
-	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/tenant"
 )
@@ -167,12 +166,14 @@ func (s *Server) verifyRedirect(w http.ResponseWriter, r *http.Request, t *tenan
 		return
 	}
 	ip := s.callerIP(r)
-	if !s.allow(w, r, ratelimit.VerifyIPKey(ip), s.limits().VerifyPerIP, ip, client.ClientID, pageLimited) {
-		return
-	}
+	limit := s.codeCheckLimit(ip)
 	user, err := s.Passwordless.Verify(r.Context(), passwordless.VerifyRequest{
 		Client: client, Connection: conn, Username: q.Get("email"), OTP: q.Get("verification_code"), IP: ip,
+		Takes: limit.takes, Taken: limit.Taken,
 	})
+	if !limit.done(w, r, err, client.ClientID, pageLimited) {
+		return
+	}
 	if err != nil {
 		var pe *passwordless.Error
 		if errors.As(err, &pe) {
@@ -318,12 +319,14 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := s.callerIP(r)
-	if !s.allow(w, r, ratelimit.VerifyIPKey(ip), s.limits().VerifyPerIP, ip, client.ClientID, jsonLimited) {
-		return
-	}
+	limit := s.codeCheckLimit(ip)
 	err = s.Passwordless.Check(r.Context(), passwordless.VerifyRequest{
 		Client: client, Connection: conn, Username: username, OTP: code, IP: ip,
+		Takes: limit.takes, Taken: limit.Taken,
 	})
+	if !limit.done(w, r, err, client.ClientID, jsonLimited) {
+		return
+	}
 	if err != nil {
 		var pe *passwordless.Error
 		if errors.As(err, &pe) {

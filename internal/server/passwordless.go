@@ -253,7 +253,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	takes := []store.Take{startIP, {Key: ratelimit.RecipientKey(conn.Name, email), Limit: s.limits().PerRecipient}}
+	takes := s.takes(startIP, store.Take{Key: ratelimit.RecipientKey(conn.Name, email), Limit: s.limits().PerRecipient})
 	res, err := s.Passwordless.Start(r.Context(), passwordless.StartRequest{
 		Client:          client,
 		Connection:      conn,
@@ -265,7 +265,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		LinkParams:      link,
 		Takes:           takes,
 	})
-	if !s.taken(w, r, takes, res.Buckets, err, ip, client.ClientID) {
+	if !s.taken(w, r, takes, res.Buckets, err, ip, client.ClientID, jsonLimited) {
 		return
 	}
 	if err != nil {
@@ -305,9 +305,9 @@ func (s *Server) startSMS(w http.ResponseWriter, r *http.Request, client *tenant
 		return
 	}
 	lang := requestLanguage(r)
-	takes := []store.Take{startIP,
-		{Key: ratelimit.RecipientKey(conn.Name, phone), Limit: s.limits().PerRecipient},
-		{Key: ratelimit.CountryKey(conn.Name, strconv.Itoa(dest.CallingCode)), Limit: s.limits().SMSPerCountry}}
+	takes := s.takes(startIP,
+		store.Take{Key: ratelimit.RecipientKey(conn.Name, phone), Limit: s.limits().PerRecipient},
+		store.Take{Key: ratelimit.CountryKey(conn.Name, strconv.Itoa(dest.CallingCode)), Limit: s.limits().SMSPerCountry})
 	res, err := s.Passwordless.Start(r.Context(), passwordless.StartRequest{
 		Client:          client,
 		Connection:      conn,
@@ -319,7 +319,7 @@ func (s *Server) startSMS(w http.ResponseWriter, r *http.Request, client *tenant
 		UserAgent:       truncate(r.UserAgent(), 512),
 		Takes:           takes,
 	})
-	if !s.taken(w, r, takes, res.Buckets, err, ip, client.ClientID) {
+	if !s.taken(w, r, takes, res.Buckets, err, ip, client.ClientID, jsonLimited) {
 		return
 	}
 	if err != nil {

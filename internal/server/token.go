@@ -148,17 +148,18 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, &oauth.Error{Status: http.StatusForbidden, Code: "unauthorized_client", Description: "The redirect_uri is not in the list of allowed callback URLs."})
 			return
 		}
-		if !s.allow(w, r, ratelimit.VerifyIPKey(ip), s.limits().VerifyPerIP, ip, client.ClientID, jsonLimited) {
-			return
-		}
 		audience := p["audience"]
 		if audience == "" {
 			audience = p["resource"]
 		}
+		limit := s.codeCheckLimit(ip)
 		resp, err = s.OAuth.PasswordlessOTP(r.Context(), oauth.OTPRequest{
 			Tenant: t, Client: client, Realm: p["realm"], Username: p["username"], OTP: p["otp"],
-			Audience: audience, Scope: p["scope"], IP: ip,
+			Audience: audience, Scope: p["scope"], IP: ip, Takes: limit.takes, Taken: limit.Taken,
 		})
+		if !limit.done(w, r, err, client.ClientID, jsonLimited) {
+			return
+		}
 	case tenant.GrantRefreshToken:
 		if !client.AllowsGrant(grant) {
 			s.writeError(w, r, notAllowed)

@@ -406,6 +406,13 @@ type Block struct {
 
 // Guard is the brute-force protection GuessCode applies.
 type Guard struct {
+	// Takes are rate limit tokens taken first, all or nothing: when a
+	// bucket is empty nothing else happens and the error is
+	// ErrRateLimited. The buckets are returned in Guessed.Buckets.
+	Takes []Take
+	// Protect turns the rules below on; without it the guess is a plain
+	// VerifyCode or CheckCode (no blocks, nothing counted).
+	Protect          bool
 	IP               string
 	PairThreshold    int
 	PairBlock        time.Duration
@@ -422,6 +429,7 @@ type Guessed struct {
 	Code      Code    // the code, on success
 	Block     Block   // the block that refused the guess, with ErrBlocked
 	NewBlocks []Block // the blocks this guess created
+	Buckets   []Bucket
 }
 
 // Event is a tenant log event (Auth0 log event types: limit_wc, limit_mu,

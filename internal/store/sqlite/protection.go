@@ -121,18 +121,33 @@ func (s *Store) GuessCode(ctx context.Context, connection, identifier string, co
 	)
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, outcome = store.Guessed{}, nil
-		b, err := activeBlock(ctx, tx, connection, identifier, g.IP, now)
-		switch {
-		case err == nil:
-			res.Block, outcome = b, store.ErrBlocked
-			return nil
-		case !errors.Is(err, store.ErrNotFound):
-			return err
+		if len(g.Takes) > 0 {
+			bs, limited, err := takeTokensTx(ctx, tx, g.Takes, now)
+			res.Buckets = bs
+			if err != nil || limited {
+				if limited {
+					outcome = store.ErrRateLimited
+				}
+				return err
+			}
 		}
+		if g.Protect {
+			b, err := activeBlock(ctx, tx, connection, identifier, g.IP, now)
+			switch {
+			case err == nil:
+				res.Block, outcome = b, store.ErrBlocked
+				return nil
+			case !errors.Is(err, store.ErrNotFound):
+				return err
+			}
+		}
+		var err error
 		res.Code, outcome, err = checkCodeTx(ctx, tx, connection, identifier, codeHMAC, now, consume)
 		switch {
 		case err != nil:
 			return err
+		case !g.Protect:
+			return nil
 		case outcome == nil:
 			return resetFailuresTx(ctx, tx, connection, identifier, g.IP)
 		case outcome != store.ErrCodeWrong:

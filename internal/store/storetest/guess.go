@@ -15,7 +15,7 @@ import (
 func guard(ip string, pair, account, perIP int) store.Guard {
 	var n atomic.Int64
 	return store.Guard{
-		IP: ip, PairThreshold: pair, PairBlock: time.Hour,
+		Protect: true, IP: ip, PairThreshold: pair, PairBlock: time.Hour,
 		AccountThreshold: account, AccountWindow: failureWindow,
 		IPThreshold: perIP, IPWindow: failureWindow,
 		NewID: func() (string, error) { return fmt.Sprint(ip, "-g", n.Add(1)), nil },
@@ -174,6 +174,39 @@ var guessTests = []test{
 		if wrong != 5 || blocked != len(errs)-5 {
 			t.Errorf("%d concurrent guesses: %d wrong, %d blocked; want exactly 5 let through", len(errs), wrong, blocked)
 		}
+	}},
+	{"TakesComeFirstAndARefusalTouchesNothing", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		g := guard("192.0.2.1", 1, 1, 1)
+		g.Takes = []store.Take{{Key: "verify", Limit: store.Limit{Burst: 1, Per: time.Hour}}}
+		createCode(t, st, newCode("c1", "email", "a@example.com", "123456", t0), nil)
+		res, err := st.GuessCode(ctx(t), "email", "a@example.com", mac("123456"), t0, false, g)
+		if err != nil || len(res.Buckets) != 1 || !res.Buckets[0].Allowed || res.Buckets[0].Remaining != 0 {
+			t.Fatalf("GuessCode with a take = %+v, %v", res, err)
+		}
+		// The bucket is empty: a wrong guess is refused before it is
+		// checked, so it uses no try and counts toward no block.
+		res, err = st.GuessCode(ctx(t), "email", "a@example.com", mac("000000"), t0, true, g)
+		if !errors.Is(err, store.ErrRateLimited) || len(res.Buckets) != 1 || res.Buckets[0].Allowed {
+			t.Fatalf("GuessCode over the limit = %+v, %v; want ErrRateLimited", res, err)
+		}
+		checkBlocks(t, st, t0)
+		g.Takes = nil
+		guess(t, st, "a@example.com", "123456", t0, g, nil)
+	}},
+	{"UnprotectedGuessesAreNeitherBlockedNorCounted", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		g := guard("192.0.2.1", 1, 1, 1)
+		createBlock(t, st, newBlock("b1", "a@example.com", "192.0.2.1", t0))
+		g.Protect = false
+		createCode(t, st, manyTries("c1", "a@example.com", t0), nil)
+		for range 3 {
+			if res := guess(t, st, "a@example.com", "000000", t0, g, store.ErrCodeWrong); len(res.NewBlocks) != 0 {
+				t.Fatalf("an unprotected guess created %+v", res.NewBlocks)
+			}
+		}
+		guess(t, st, "a@example.com", "123456", t0, g, nil)
+		checkBlocks(t, st, t0, "b1")
 	}},
 	{"ACheckDoesNotConsume", func(t *testing.T, s *suite) {
 		st := s.open(t)
