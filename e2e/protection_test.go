@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -582,5 +583,44 @@ func TestSMSPumping_WarnsAtStartAboutConnectionsWithoutAnAllowList(t *testing.T)
 		if re.MatchString(logs) != warned {
 			t.Errorf("warning for %s: %v, want %v", conn, !warned, warned)
 		}
+	}
+}
+
+func TestLimits_A429NeverTellsWhetherTheIdentifierIsAUser(t *testing.T) {
+	e := newEnv(t, envOptions{limits: realLimits(nil)})
+	now := time.Now()
+	// A user of the closed connection (it has disable_signup, so made in
+	// the store as an operator's import would).
+	if _, _, err := e.App.Store.LoginUser(context.Background(), store.User{UserID: "email|0123456789abcdef01234567",
+		Connection: "closed", Strategy: "email", Identifier: "member@example.com", Email: "member@example.com",
+		EmailVerified: true, Name: "member@example.com", CreatedAt: now, UpdatedAt: now, LastLogin: now}, true); err != nil {
+		t.Fatal(err)
+	}
+	answers := map[string][]string{}
+	for _, email := range []string{"member@example.com", "stranger@example.com"} {
+		for range 6 {
+			r := e.startAs(webClientID, webSecret, "closed", email)
+			delete(r.JSON, "_id") // identifies the request
+			delete(r.JSON, "email")
+			b, _ := json.Marshal(r.JSON)
+			answers[email] = append(answers[email], fmt.Sprint(r.Status, " ", string(b), " ", r.Header.Get("X-RateLimit-Limit")))
+		}
+	}
+	if fmt.Sprint(answers["member@example.com"]) != fmt.Sprint(answers["stranger@example.com"]) {
+		t.Errorf("a member and a stranger are told apart:\n%q\n%q", answers["member@example.com"], answers["stranger@example.com"])
+	}
+	if got := answers["stranger@example.com"]; !strings.HasPrefix(got[4], "200 ") || !strings.HasPrefix(got[5], "429 ") {
+		t.Errorf("answers = %q, want five 200s then a 429", got)
+	}
+	// Only the member got mail.
+	msgs := e.SMTP.Wait(t, 5, 10*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	for _, m := range e.SMTP.Messages() {
+		if !strings.Contains(strings.Join(m.To, ","), "member@example.com") {
+			t.Errorf("mail to %v", m.To)
+		}
+	}
+	if len(msgs) != 5 || len(e.SMTP.Messages()) != 5 {
+		t.Errorf("%d messages, want 5 to the member", len(e.SMTP.Messages()))
 	}
 }

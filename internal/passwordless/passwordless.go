@@ -44,6 +44,8 @@ type Service struct {
 	// Queued is called after a message was committed to the outbox, to wake
 	// the delivery worker. It may be nil.
 	Queued func()
+
+	latency sendLatency
 }
 
 // Protection sets the brute-force protection.
@@ -286,9 +288,13 @@ func (s *Service) startSMS(ctx context.Context, req StartRequest, code store.Cod
 		if err != nil {
 			return res, fmt.Errorf("render sms: %w", err)
 		}
+		began := time.Now()
 		err = sms.NewSender(conn.Options, s.SMS).SendSMS(ctx, sms.Message{
 			To: code.Identifier, Body: body, IP: req.IP, UserAgent: req.UserAgent,
 		})
+		if err == nil {
+			s.latency.observe(conn.Name, time.Since(began))
+		}
 		if err != nil {
 			var se *sms.Error
 			if errors.As(err, &se) {
@@ -300,6 +306,11 @@ func (s *Service) startSMS(ctx context.Context, req StartRequest, code store.Cod
 			}
 			return res, fmt.Errorf("send sms: %w", err)
 		}
+	}
+	if !send {
+		// Nothing is sent to a number that is no user's (disable_signup);
+		// take as long as a send would, so the timing tells nothing.
+		s.latency.pad(ctx, conn.Name)
 	}
 	if _, err := s.Store.CreateCode(ctx, code, nil); err != nil {
 		return res, fmt.Errorf("store code: %w", err)
