@@ -172,6 +172,11 @@ type Store interface {
 	// and the error is ErrRateLimited.
 	TakeTokens(ctx context.Context, takes []Take, now time.Time) ([]Bucket, error)
 
+	// RecordFailure, ResetFailures and ActiveBlock are the steps GuessCode
+	// takes in one transaction, kept for the conformance suite and
+	// operators' tools; the service calls GuessCode, as separate calls
+	// would let guesses slip past a block in the making.
+	//
 	// RecordFailure counts one failed code verification (a wrong guess at a
 	// live code) for identifier on connection from ip at now. It returns
 	// the consecutive failures of the (connection, identifier, ip) pair and
