@@ -71,3 +71,39 @@ func TestEndUserIP_Auth0ForwardedForMatrix(t *testing.T) {
 		})
 	}
 }
+
+// FuzzClientIP feeds arbitrary X-Forwarded-For and auth0-forwarded-for
+// values: the answer is always a valid address, never a panic, and without
+// a trusted proxy or a trusted client it is the peer's.
+func FuzzClientIP(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"198.51.100.1, 203.0.113.9, 10.0.0.5", "198.51.100.7"},
+		{"garbage,,, ,", "not-an-ip"},
+		{"[2001:db8::1]:80, ::ffff:10.0.0.1", "2001:db8::7%eth0"},
+		{"10.1.1.1, 10.0.0.5", " 203.0.113.5 "},
+		{"", ""},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+	trustedClient := &tenant.Client{ClientID: "c", TokenEndpointAuthMethod: tenant.AuthClientSecretPost, IsTokenEndpointIPHeaderTrusted: true}
+	f.Fuzz(func(t *testing.T, xff, a0ff string) {
+		r := httptest.NewRequest("POST", "/", nil)
+		r.RemoteAddr = "10.0.0.2:5000"
+		r.Header.Set("X-Forwarded-For", xff)
+		r.Header.Set("Auth0-Forwarded-For", a0ff)
+		for _, s := range []*Server{{}, {TrustedProxies: proxies}} {
+			for _, ip := range []string{s.callerIP(r), s.endUserIP(r, trustedClient, true), s.endUserIP(r, trustedClient, false)} {
+				if _, err := netip.ParseAddr(ip); err != nil {
+					t.Fatalf("address %q from X-Forwarded-For %q, auth0-forwarded-for %q", ip, xff, a0ff)
+				}
+			}
+			if len(s.TrustedProxies) == 0 && s.callerIP(r) != "10.0.0.2" {
+				t.Fatalf("without trusted proxies X-Forwarded-For %q changed the caller to %q", xff, s.callerIP(r))
+			}
+			if got := s.endUserIP(r, trustedClient, false); got != s.callerIP(r) {
+				t.Fatalf("auth0-forwarded-for honoured without the secret: %q", got)
+			}
+		}
+	})
+}

@@ -1,0 +1,51 @@
+package ratelimit
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/store"
+)
+
+func TestParseLimit(t *testing.T) {
+	for in, want := range map[string]store.Limit{
+		"50/1h":     {Burst: 50, Per: time.Hour},
+		" 5/15m ":   {Burst: 5, Per: 15 * time.Minute},
+		"100/10s":   {Burst: 100, Per: 10 * time.Second},
+		"1/1h30m0s": {Burst: 1, Per: 90 * time.Minute},
+	} {
+		got, err := ParseLimit(in)
+		if err != nil || got != want {
+			t.Errorf("ParseLimit(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+		if back, err := ParseLimit(FormatLimit(got)); err != nil || back != got {
+			t.Errorf("FormatLimit(%+v) = %q does not read back", got, FormatLimit(got))
+		}
+	}
+	for _, in := range []string{"", "50", "50/", "/1h", "0/1h", "-1/1h", "5/0s", "5/-1m", "x/1h", "5/1 h", "5/1h/2"} {
+		if l, err := ParseLimit(in); err == nil {
+			t.Errorf("ParseLimit(%q) = %+v, want an error", in, l)
+		}
+	}
+}
+
+func TestSetHeaders(t *testing.T) {
+	h := http.Header{}
+	SetHeaders(h, store.Limit{Burst: 50, Per: time.Hour}, store.Bucket{Allowed: true, Remaining: 49, Reset: time.Unix(1700000072, 500)})
+	if h.Get("X-RateLimit-Limit") != "50" || h.Get("X-RateLimit-Remaining") != "49" || h.Get("X-RateLimit-Reset") != "1700000072" {
+		t.Errorf("headers = %v", h)
+	}
+}
+
+func FuzzParseLimit(f *testing.F) {
+	for _, s := range []string{"50/1h", "5/15m", "0/1h", "1/-1s", "9999999999999999999/1h", "5/1e9h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := ParseLimit(s)
+		if err == nil && (l.Burst <= 0 || l.Per <= 0) {
+			t.Fatalf("ParseLimit(%q) accepted %+v", s, l)
+		}
+	})
+}
