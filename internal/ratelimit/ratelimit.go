@@ -4,6 +4,7 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -58,13 +59,15 @@ type Limiter struct {
 	Settings Settings
 }
 
-// Take takes one token from the bucket key under limit l at now.
-func (l *Limiter) Take(ctx context.Context, key string, lim store.Limit, now time.Time) (store.Bucket, error) {
-	b, err := l.Store.TakeToken(ctx, key, lim, now)
-	if err != nil {
-		return store.Bucket{}, fmt.Errorf("rate limit %s: %w", strings.SplitN(key, ":", 2)[0], err)
+// Take takes one token from each bucket, all or nothing (store.TakeTokens):
+// when one is empty the error is store.ErrRateLimited and the buckets say
+// which.
+func (l *Limiter) Take(ctx context.Context, takes []store.Take, now time.Time) ([]store.Bucket, error) {
+	bs, err := l.Store.TakeTokens(ctx, takes, now)
+	if err != nil && !errors.Is(err, store.ErrRateLimited) {
+		return nil, fmt.Errorf("rate limit %s: %w", strings.SplitN(takes[0].Key, ":", 2)[0], err)
 	}
-	return b, nil
+	return bs, err
 }
 
 // SetHeaders writes Auth0's rate limit headers (spec §6.2): the bucket size,

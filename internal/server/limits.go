@@ -33,22 +33,13 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, key string, lim s
 	if s.Limiter == nil {
 		return true
 	}
-	b, err := s.Limiter.Take(r.Context(), key, lim, s.Now())
-	if err != nil {
+	takes := []store.Take{{Key: key, Limit: lim}}
+	bs, err := s.Limiter.Take(r.Context(), takes, s.Now())
+	if err != nil && !errors.Is(err, store.ErrRateLimited) {
 		s.writeError(w, r, err)
 		return false
 	}
-	// The headers describe the request's first bucket (the endpoint's own,
-	// as at Auth0), or the one that refused it.
-	if w.Header().Get("X-RateLimit-Limit") == "" || !b.Allowed {
-		ratelimit.SetHeaders(w.Header(), lim, b)
-	}
-	if b.Allowed {
-		return true
-	}
-	s.event(r, store.Event{Type: "api_limit", Description: "Rate limit exceeded: " + r.URL.Path, ClientID: clientID, IP: ip})
-	refuse(w)
-	return false
+	return s.taken(w, r, takes, bs, err, ip, clientID, refuse)
 }
 
 // taken finishes a request whose tokens a store call took in its own

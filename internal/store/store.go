@@ -160,16 +160,13 @@ type Store interface {
 	// DeleteSession deletes a session; deleting an unknown one is no error.
 	DeleteSession(ctx context.Context, hash []byte) error
 
-	// TakeToken takes one token from the token bucket named key at now. A
-	// bucket holds at most limit.Burst tokens, starts full, and regains
-	// limit.Burst tokens per limit.Per (continuously). When it is empty
-	// nothing is taken and Allowed is false. One atomic operation, shared
-	// by every replica on the database.
-	TakeToken(ctx context.Context, key string, limit Limit, now time.Time) (Bucket, error)
-	// TakeTokens takes one token from each bucket in one transaction, all
-	// or nothing. When one is empty nothing is taken, that bucket (the
-	// first empty one) has Allowed false, the others show what they hold,
-	// and the error is ErrRateLimited.
+	// TakeTokens takes one token from each token bucket at now, in one
+	// transaction, all or nothing. A bucket holds at most Limit.Burst
+	// tokens, starts full, and regains Limit.Burst tokens per Limit.Per
+	// (continuously); it is shared by every replica on the database. When
+	// one is empty nothing is taken, that bucket (the first empty one) has
+	// Allowed false, the others show what they hold, and the error is
+	// ErrRateLimited.
 	TakeTokens(ctx context.Context, takes []Take, now time.Time) ([]Bucket, error)
 
 	// RecordFailure, ResetFailures and ActiveBlock are the steps GuessCode

@@ -11,28 +11,16 @@ import (
 	"github.com/sesame-id/sesame/internal/store"
 )
 
-// TakeToken takes one token from the bucket key at now, in one immediate
-// transaction: read the level, refill it for the time since the last take
-// (at limit.Burst tokens per limit.Per, capped at limit.Burst; a missing
-// bucket is full), take a token if there is a whole one, write the level
-// back. A limit with Burst <= 0 or Per <= 0 is an error.
+// TakeTokens takes one token from each bucket in one immediate transaction,
+// all or nothing; see store.Store. For each bucket: read the level, refill it
+// for the time since the last take (at Limit.Burst tokens per Limit.Per,
+// capped at Limit.Burst; a missing bucket is full), then, when every bucket
+// has a whole token, take one from each and write the levels back. A limit
+// with Burst <= 0 or Per <= 0 is an error.
 //
 // Reset is when the bucket is full again; it is also stored (full_at) so that
 // PurgeExpired can delete buckets that are full, which are the same as no
 // bucket, without knowing their limit.
-func (s *Store) TakeToken(ctx context.Context, key string, limit store.Limit, now time.Time) (store.Bucket, error) {
-	bs, err := s.TakeTokens(ctx, []store.Take{{Key: key, Limit: limit}}, now)
-	if errors.Is(err, store.ErrRateLimited) {
-		return bs[0], nil
-	}
-	if err != nil {
-		return store.Bucket{}, err
-	}
-	return bs[0], nil
-}
-
-// TakeTokens takes one token from each bucket in one transaction, all or
-// nothing; see store.Store.
 func (s *Store) TakeTokens(ctx context.Context, takes []store.Take, now time.Time) ([]store.Bucket, error) {
 	var (
 		bs      []store.Bucket

@@ -261,7 +261,7 @@ func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Sto
 		errs := make([]error, 2)
 		parallel(2, func(i int) {
 			for range each {
-				b, err := sts[i].TakeToken(ctx(t), "k", lim, t0)
+				b, err := takeOne(sts[i], "k", lim, t0)
 				if err != nil {
 					errs[i] = err
 					return
