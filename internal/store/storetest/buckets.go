@@ -37,7 +37,7 @@ func take(t *testing.T, st store.Store, key string, lim store.Limit, now time.Ti
 	t.Helper()
 	b, err := takeOne(st, key, lim, now)
 	if err != nil {
-		t.Fatalf("TakeToken(%s) at %v: %v", key, now.Sub(t0), err)
+		t.Fatalf("TakeTokens(%s) at %v: %v", key, now.Sub(t0), err)
 	}
 	return b
 }
@@ -47,10 +47,10 @@ func checkTake(t *testing.T, st store.Store, key string, lim store.Limit, now ti
 	t.Helper()
 	b := take(t, st, key, lim, now)
 	if b.Allowed != allowed || b.Remaining != remaining {
-		t.Errorf("TakeToken(%s) at %v = allowed %v, remaining %d; want %v, %d",
+		t.Errorf("TakeTokens(%s) at %v = allowed %v, remaining %d; want %v, %d",
 			key, now.Sub(t0), b.Allowed, b.Remaining, allowed, remaining)
 	}
-	checkTime(t, fmt.Sprintf("TakeToken(%s) at %v: Reset", key, now.Sub(t0)), b.Reset, reset)
+	checkTime(t, fmt.Sprintf("TakeTokens(%s) at %v: Reset", key, now.Sub(t0)), b.Reset, reset)
 }
 
 // drain takes every token of a full hourly bucket at now.
@@ -121,7 +121,7 @@ var bucketTests = []test{
 		st := s.open(t)
 		for _, lim := range []store.Limit{{Burst: 0, Per: time.Hour}, {Burst: -1, Per: time.Hour}, {Burst: 5, Per: 0}, {Burst: 5, Per: -time.Second}} {
 			if b, err := takeOne(st, "k", lim, t0); err == nil {
-				t.Errorf("TakeToken with %+v = %+v, want an error", lim, b)
+				t.Errorf("TakeTokens with %+v = %+v, want an error", lim, b)
 			}
 		}
 	}},
