@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/sesame-id/sesame/internal/app"
+	"github.com/sesame-id/sesame/internal/clocktest"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/smtptest"
@@ -223,26 +224,7 @@ type env struct {
 	limits         ratelimit.Settings
 	protection     passwordless.Protection
 	trustedProxies []netip.Prefix
-	Clock          *clock
-}
-
-// clock is a controllable clock: tests move it forward instead of sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	Clock          *clocktest.Clock
 }
 
 // generousLimits are the harness's rate limits unless a test asks for the
@@ -332,7 +314,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	e.trustedProxies = o.trustedProxies
 	if o.clock {
-		e.Clock = &clock{now: time.Now()}
+		e.Clock = clocktest.New(time.Now())
 	}
 	e.start(o.tls)
 	return e

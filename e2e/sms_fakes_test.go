@@ -15,99 +15,28 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/sesame-id/sesame/internal/smstest"
 )
 
-// fakeTwilio speaks the part of Twilio's Programmable Messaging REST API
-// that Sesame uses: POST /2010-04-01/Accounts/{AccountSid}/Messages.json,
-// HTTP Basic with the account SID and auth token, form-encoded To, Body and
-// From or MessagingServiceSid. It answers as Twilio does, and a test can
-// make it answer with an error instead. A request that breaks the protocol
-// fails the test.
-type fakeTwilio struct {
-	t   *testing.T
-	URL string // base URL, for --twilio-api-url
-
-	mu       sync.Mutex
-	received []url.Values                // every well-formed message, accepted or not
-	fail     func(w http.ResponseWriter) // nil: accept
-}
+// fakeTwilio is smstest's Twilio for the test tenant's account.
+type fakeTwilio struct{ *smstest.Twilio }
 
 func startFakeTwilio(t *testing.T) *fakeTwilio {
-	t.Helper()
-	f := &fakeTwilio{t: t}
-	srv := httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(srv.Close)
-	f.URL = srv.URL
-	return f
-}
-
-// twilioFields are the Message resource parameters Sesame may send.
-var twilioFields = map[string]bool{"To": true, "From": true, "MessagingServiceSid": true, "Body": true}
-
-func (f *fakeTwilio) serve(w http.ResponseWriter, r *http.Request) {
-	path := "/2010-04-01/Accounts/" + twilioSID + "/Messages.json"
-	if r.Method != http.MethodPost || r.URL.Path != path {
-		f.t.Errorf("twilio: %s %s, want POST %s", r.Method, r.URL.Path, path)
-		writeTwilioError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
-		return
-	}
-	if user, pass, ok := r.BasicAuth(); !ok || user != twilioSID || pass != twilioToken {
-		f.t.Errorf("twilio: Basic auth %q:%q (ok=%v), want the connection's SID and token", user, pass, ok)
-		writeTwilioError(w, http.StatusUnauthorized, 20003, "Authenticate")
-		return
-	}
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
-		f.t.Errorf("twilio: Content-Type %q", r.Header.Get("Content-Type"))
-	}
-	if err := r.ParseForm(); err != nil || len(r.URL.RawQuery) > 0 {
-		f.t.Errorf("twilio: form %v, query %q", err, r.URL.RawQuery)
-		writeTwilioError(w, http.StatusBadRequest, 20001, "Invalid form")
-		return
-	}
-	form := r.PostForm
-	for k, v := range form {
-		if !twilioFields[k] || len(v) != 1 {
-			f.t.Errorf("twilio: unexpected form field %s=%q", k, v)
-		}
-	}
-	switch {
-	case form.Get("To") == "":
-		f.t.Errorf("twilio: no To")
-		writeTwilioError(w, http.StatusBadRequest, 21604, "A 'To' phone number is required.")
-		return
-	case form.Get("From") == "" && form.Get("MessagingServiceSid") == "":
-		f.t.Errorf("twilio: neither From nor MessagingServiceSid")
-		writeTwilioError(w, http.StatusBadRequest, 21603, "A 'From' or 'MessagingServiceSid' parameter is required to send a message")
-		return
-	case form.Get("Body") == "":
-		f.t.Errorf("twilio: no Body")
-		writeTwilioError(w, http.StatusBadRequest, 21602, "Message body is required.")
-		return
-	}
-	f.mu.Lock()
-	f.received = append(f.received, form)
-	fail := f.fail
-	f.mu.Unlock()
-	if fail != nil {
-		fail(w)
-		return
-	}
-	writeTwilioMessage(w, form)
+	return &fakeTwilio{smstest.StartTwilio(t, twilioSID, twilioToken)}
 }
 
 // answer makes the fake answer every further message with fail; nil
 // restores acceptance.
 func (f *fakeTwilio) answer(fail func(w http.ResponseWriter)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fail = fail
+	if fail == nil {
+		f.Respond(nil)
+		return
+	}
+	f.Respond(func(w http.ResponseWriter, _ url.Values) { fail(w) })
 }
 
-func (f *fakeTwilio) messages() []url.Values {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]url.Values(nil), f.received...)
-}
+func (f *fakeTwilio) messages() []url.Values { return f.Messages() }
 
 // lastCode is the code in the body of the last message received.
 func (f *fakeTwilio) lastCode(t *testing.T) string {
@@ -117,43 +46,6 @@ func (f *fakeTwilio) lastCode(t *testing.T) string {
 		t.Fatalf("twilio received no message")
 	}
 	return smsCode(t, msgs[len(msgs)-1].Get("Body"))
-}
-
-// writeTwilioMessage answers as Twilio does when it accepts a message: 201
-// Created with the Message resource, status "queued" ("accepted" when a
-// Messaging Service picks the sender).
-func writeTwilioMessage(w http.ResponseWriter, form url.Values) {
-	const msgSID = "SM1f0e8ae6ade43cb3c0ce4525424e404f"
-	now := time.Now().UTC().Format(time.RFC1123Z)
-	status, from, service := "queued", any(form.Get("From")), any(nil)
-	if s := form.Get("MessagingServiceSid"); s != "" {
-		status, service = "accepted", s
-		if form.Get("From") == "" {
-			from = nil
-		}
-	}
-	uri := "/2010-04-01/Accounts/" + twilioSID + "/Messages/" + msgSID
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusCreated)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"account_sid": twilioSID, "api_version": "2010-04-01", "body": form.Get("Body"),
-		"date_created": now, "date_sent": nil, "date_updated": now, "direction": "outbound-api",
-		"error_code": nil, "error_message": nil, "from": from, "messaging_service_sid": service,
-		"num_media": "0", "num_segments": "1", "price": nil, "price_unit": "USD", "sid": msgSID,
-		"status": status, "subresource_uris": map[string]string{"media": uri + "/Media.json"},
-		"to": form.Get("To"), "uri": uri + ".json",
-	})
-}
-
-// writeTwilioError answers with Twilio's error body, e.g.
-// {"code":21211,"message":"Invalid 'To' Phone Number","more_info":"https://www.twilio.com/docs/errors/21211","status":400}.
-func writeTwilioError(w http.ResponseWriter, status, code int, message string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"code": code, "message": message,
-		"more_info": fmt.Sprintf("https://www.twilio.com/docs/errors/%d", code), "status": status,
-	})
 }
 
 // gatewayMessage is the JSON body of Auth0's custom SMS gateway call.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/sesame-id/sesame/internal/smstest"
 )
 
 // startSMS asks for a code on an sms connection through the public native
@@ -222,7 +224,7 @@ func TestSMS_ProviderErrorsReachTheCallerAndChangeNothing(t *testing.T) {
 	}{
 		{"twilio 21211", "sms", func(tw *fakeTwilio, _ *fakeGateway) {
 			tw.answer(func(w http.ResponseWriter) {
-				writeTwilioError(w, http.StatusBadRequest, 21211, "Invalid 'To' Phone Number")
+				smstest.WriteError(w, http.StatusBadRequest, 21211, "Invalid 'To' Phone Number")
 			})
 		}, "Invalid 'To' Phone Number (Code: 21211)"},
 		{"twilio 500", "sms", func(tw *fakeTwilio, _ *fakeGateway) {

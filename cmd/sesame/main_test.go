@@ -12,11 +12,9 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -32,6 +30,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/sesame-id/sesame/internal/app"
+	"github.com/sesame-id/sesame/internal/smstest"
 	"github.com/sesame-id/sesame/internal/smtptest"
 	"github.com/sesame-id/sesame/internal/store"
 )
@@ -262,6 +261,34 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 	return certFile, keyFile, pool
 }
 
+// serveTLSForSDK runs sesame serve over TLS with tenantFile (and extra
+// flags), as the Auth0 SDKs need it (https://DOMAIN/ as the issuer), and
+// returns an unmodified go-auth0 authentication client for clientID, the
+// HTTP client that trusts the server, its address and the process.
+func serveTLSForSDK(t *testing.T, dir, tenantFile, clientID, secret string, extra ...string) (*authentication.Authentication, *http.Client, string, *process) {
+	t.Helper()
+	certFile, keyFile, pool := selfSigned(t, dir)
+	addr := freeAddr(t)
+	args := append([]string{"serve", "--listen", addr, "--tls-cert", certFile, "--tls-key", keyFile}, extra...)
+	p := startSesame(t, args, map[string]string{
+		"SESAME_DATABASE": "sqlite:" + filepath.Join(dir, "sesame.db"),
+		"SESAME_TENANT":   tenantFile,
+	})
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
+	waitHealthy(t, p, client, "https://"+addr+"/")
+	// The SDK insists on https://DOMAIN/ as the issuer and validates the
+	// ID token against the JWKS it fetches from there.
+	auth, err := authentication.New(context.Background(), addr,
+		authentication.WithClientID(clientID),
+		authentication.WithClientSecret(secret),
+		authentication.WithClient(client),
+	)
+	if err != nil {
+		t.Fatalf("authentication.New: %v", err)
+	}
+	return auth, client, addr, p
+}
+
 func TestServe_WorksWithTheAuth0GoSDKOverTLS(t *testing.T) {
 	dir := t.TempDir()
 	sink := smtptest.Start(t)
@@ -288,26 +315,8 @@ emailProvider:
 		t.Fatal(err)
 	}
 	t.Setenv("SDK_SECRET", secret) // a0deploy-style ##KEYWORD## replacement reads the environment
-	certFile, keyFile, pool := selfSigned(t, dir)
-	addr := freeAddr(t)
-	p := startSesame(t, []string{"serve", "--listen", addr, "--tls-cert", certFile, "--tls-key", keyFile}, map[string]string{
-		"SESAME_DATABASE": "sqlite:" + filepath.Join(dir, "sesame.db"),
-		"SESAME_TENANT":   tenantFile,
-	})
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
-	waitHealthy(t, p, client, "https://"+addr+"/")
-
+	auth, client, addr, p := serveTLSForSDK(t, dir, tenantFile, clientID, secret)
 	ctx := context.Background()
-	// The SDK insists on https://DOMAIN/ as the issuer and validates the
-	// ID token against the JWKS it fetches from there.
-	auth, err := authentication.New(ctx, addr,
-		authentication.WithClientID(clientID),
-		authentication.WithClientSecret(secret),
-		authentication.WithClient(client),
-	)
-	if err != nil {
-		t.Fatalf("authentication.New: %v", err)
-	}
 	sent, err := auth.Passwordless.SendEmail(ctx, passwordless.SendEmailRequest{
 		Connection: "email", Email: "sdk@example.com", Send: "code",
 	})
@@ -372,33 +381,7 @@ func TestServe_SendsAndLogsInBySMSWithTheAuth0GoSDK(t *testing.T) {
 		sid, token       = "AC0123456789abcdef0123456789abcdef", "twilio-auth-token-0123456789abcdef"
 		phone            = "+16502530198"
 	)
-	// A Twilio that speaks the Messages API and records the bodies it accepts.
-	var mu sync.Mutex
-	var bodies []string
-	twilio := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, pass, _ := r.BasicAuth()
-		_ = r.ParseForm()
-		f := r.PostForm
-		if r.Method != http.MethodPost || r.URL.Path != "/2010-04-01/Accounts/"+sid+"/Messages.json" || user != sid || pass != token ||
-			f.Get("To") != phone || f.Get("From") != "+16502530000" || f.Get("Body") == "" {
-			t.Errorf("twilio: %s %s as %s:%s with %v", r.Method, r.URL.Path, user, pass, f)
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = io.WriteString(w, `{"code":21211,"message":"Invalid 'To' Phone Number","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`)
-			return
-		}
-		mu.Lock()
-		bodies = append(bodies, f.Get("Body"))
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusCreated)
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"account_sid": sid, "api_version": "2010-04-01", "body": f.Get("Body"), "direction": "outbound-api",
-			"from": f.Get("From"), "to": f.Get("To"), "sid": "SM1f0e8ae6ade43cb3c0ce4525424e404f", "status": "queued",
-			"error_code": nil, "error_message": nil, "num_segments": "1", "price": nil, "price_unit": "USD",
-		})
-	}))
-	defer twilio.Close()
+	twilio := smstest.StartTwilio(t, sid, token)
 
 	tenantFile := filepath.Join(dir, "tenant.yaml")
 	tenantYAML := fmt.Sprintf(`
@@ -421,24 +404,8 @@ connections:
 	if err := os.WriteFile(tenantFile, []byte(tenantYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile, pool := selfSigned(t, dir)
-	addr := freeAddr(t)
-	p := startSesame(t, []string{"serve", "--listen", addr, "--tls-cert", certFile, "--tls-key", keyFile, "--twilio-api-url", twilio.URL}, map[string]string{
-		"SESAME_DATABASE": "sqlite:" + filepath.Join(dir, "sesame.db"),
-		"SESAME_TENANT":   tenantFile,
-	})
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
-	waitHealthy(t, p, client, "https://"+addr+"/")
-
+	auth, _, _, p := serveTLSForSDK(t, dir, tenantFile, clientID, secret, "--twilio-api-url", twilio.URL)
 	ctx := context.Background()
-	auth, err := authentication.New(ctx, addr,
-		authentication.WithClientID(clientID),
-		authentication.WithClientSecret(secret),
-		authentication.WithClient(client),
-	)
-	if err != nil {
-		t.Fatalf("authentication.New: %v", err)
-	}
 	// SendSMS always uses the connection "sms" and sends no send.
 	sent, err := auth.Passwordless.SendSMS(ctx, passwordless.SendSMSRequest{PhoneNumber: phone})
 	if err != nil {
@@ -447,15 +414,13 @@ connections:
 	if len(sent.ID) != 24 || sent.PhoneNumber != phone || sent.PhoneVerified {
 		t.Errorf("SendSMS response = %+v", sent)
 	}
-	mu.Lock()
-	got := append([]string(nil), bodies...)
-	mu.Unlock()
-	if len(got) != 1 {
-		t.Fatalf("twilio accepted %d messages, want 1", len(got))
+	got := twilio.Messages()
+	if len(got) != 1 || got[0].Get("To") != phone || got[0].Get("From") != "+16502530000" {
+		t.Fatalf("twilio accepted %v, want one message to %s from the connection's number", got, phone)
 	}
-	code := regexp.MustCompile(`^Your SDK code: (\d{6})$`).FindStringSubmatch(got[0])
+	code := regexp.MustCompile(`^Your SDK code: (\d{6})$`).FindStringSubmatch(got[0].Get("Body"))
 	if code == nil {
-		t.Fatalf("no code in %q", got[0])
+		t.Fatalf("no code in %q", got[0].Get("Body"))
 	}
 
 	// LoginWithSMS validates the ID token (signature, issuer, audience).

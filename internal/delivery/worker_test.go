@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesame-id/sesame/internal/clocktest"
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/tenant"
 )
@@ -27,34 +28,10 @@ func closedPort(t *testing.T) int {
 	return port
 }
 
-// testClock is a settable clock for the worker and the fake store.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type workerFixture struct {
 	w     *Worker
 	st    *fakeStore
-	clock *testClock
+	clock *clocktest.Clock
 	logs  *syncBuffer
 }
 
@@ -79,7 +56,7 @@ func newWorker(t *testing.T, sender EmailSender) *workerFixture {
 	t.Helper()
 	f := &workerFixture{
 		st:    newFakeStore(),
-		clock: &testClock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)},
+		clock: clocktest.New(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)),
 		logs:  &syncBuffer{},
 	}
 	f.w = &Worker{

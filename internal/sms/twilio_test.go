@@ -2,18 +2,14 @@ package sms
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
+	"github.com/sesame-id/sesame/internal/smstest"
 	"github.com/sesame-id/sesame/internal/tenant"
 )
 
@@ -22,131 +18,8 @@ const (
 	testTwilioToken = "twilio-auth-token-do-not-leak"
 )
 
-// fakeTwilio speaks the part of Twilio's REST API that sends a message. It
-// checks the request the way Twilio does (path with the account SID, HTTP
-// Basic, form encoding, a sender) and answers with Twilio's JSON shapes.
-type fakeTwilio struct {
-	*httptest.Server
-	t *testing.T
-
-	// respond, when set, answers instead of the default 201.
-	respond func(w http.ResponseWriter, form url.Values)
-
-	mu       sync.Mutex
-	received []url.Values
-}
-
-func newFakeTwilio(t *testing.T) *fakeTwilio {
-	t.Helper()
-	f := &fakeTwilio{t: t}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeTwilio) serve(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		writeTwilioError(w, http.StatusMethodNotAllowed, 20004, "Method not allowed")
-		return
-	}
-	if want := "/2010-04-01/Accounts/" + testTwilioSID + "/Messages.json"; r.URL.Path != want {
-		f.t.Errorf("twilio: path = %q, want %q", r.URL.Path, want)
-		writeTwilioError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
-		return
-	}
-	if user, pass, ok := r.BasicAuth(); !ok || user != testTwilioSID || pass != testTwilioToken {
-		writeTwilioError(w, http.StatusUnauthorized, 20003, "Authenticate")
-		return
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
-		f.t.Errorf("twilio: Content-Type = %q", ct)
-	}
-	if a := r.Header.Get("Accept"); a != "application/json" {
-		f.t.Errorf("twilio: Accept = %q", a)
-	}
-	if err := r.ParseForm(); err != nil {
-		writeTwilioError(w, http.StatusBadRequest, 20001, "Invalid form")
-		return
-	}
-	form := r.PostForm
-	f.mu.Lock()
-	f.received = append(f.received, form)
-	f.mu.Unlock()
-
-	switch {
-	case form.Get("To") == "":
-		writeTwilioError(w, http.StatusBadRequest, 21604, "A 'To' phone number is required.")
-		return
-	case form.Get("From") == "" && form.Get("MessagingServiceSid") == "":
-		writeTwilioError(w, http.StatusBadRequest, 21603, "A 'From' or 'MessagingServiceSid' parameter is required to send a message")
-		return
-	case form.Get("Body") == "":
-		writeTwilioError(w, http.StatusBadRequest, 21602, "Message body is required.")
-		return
-	}
-	if f.respond != nil {
-		f.respond(w, form)
-		return
-	}
-	writeTwilioMessage(w, form)
-}
-
-func (f *fakeTwilio) requests() []url.Values {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]url.Values(nil), f.received...)
-}
-
-// writeTwilioMessage answers as Twilio does when it accepts a message: 201
-// Created with the Message resource, status "queued" ("accepted" when a
-// Messaging Service will pick the sender).
-func writeTwilioMessage(w http.ResponseWriter, form url.Values) {
-	const msgSID = "SM1f0e8ae6ade43cb3c0ce4525424e404f"
-	now := time.Now().UTC().Format(time.RFC1123Z)
-	status, from, service := "queued", any(form.Get("From")), any(nil)
-	if s := form.Get("MessagingServiceSid"); s != "" {
-		status, service = "accepted", s
-		if form.Get("From") == "" {
-			from = nil
-		}
-	}
-	uri := "/2010-04-01/Accounts/" + testTwilioSID + "/Messages/" + msgSID
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusCreated)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"account_sid":           testTwilioSID,
-		"api_version":           "2010-04-01",
-		"body":                  form.Get("Body"),
-		"date_created":          now,
-		"date_sent":             nil,
-		"date_updated":          now,
-		"direction":             "outbound-api",
-		"error_code":            nil,
-		"error_message":         nil,
-		"from":                  from,
-		"messaging_service_sid": service,
-		"num_media":             "0",
-		"num_segments":          "1",
-		"price":                 nil,
-		"price_unit":            "USD",
-		"sid":                   msgSID,
-		"status":                status,
-		"subresource_uris":      map[string]string{"media": uri + "/Media.json"},
-		"to":                    form.Get("To"),
-		"uri":                   uri + ".json",
-	})
-}
-
-// writeTwilioError answers with Twilio's error body.
-func writeTwilioError(w http.ResponseWriter, status, code int, message string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"code":      code,
-		"message":   message,
-		"more_info": fmt.Sprintf("https://www.twilio.com/docs/errors/%d", code),
-		"status":    status,
-	})
+func newFakeTwilio(t *testing.T) *smstest.Twilio {
+	return smstest.StartTwilio(t, testTwilioSID, testTwilioToken)
 }
 
 func twilioOptions(from string) tenant.ConnectionOptions {
@@ -176,7 +49,7 @@ func TestTwilio_SendsFormWithBasicAuthAndAcceptsQueuedMessage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SendSMS: %v", err)
 	}
-	reqs := tw.requests()
+	reqs := tw.Messages()
 	if len(reqs) != 1 {
 		t.Fatalf("twilio got %d requests, want 1", len(reqs))
 	}
@@ -192,7 +65,7 @@ func TestTwilio_PassesAlphanumericSenderAsGiven(t *testing.T) {
 	if err := s.SendSMS(context.Background(), Message{To: "+4930901820", Body: "code 1"}); err != nil {
 		t.Fatalf("SendSMS: %v", err)
 	}
-	if got := tw.requests()[0].Get("From"); got != "Acme Inc" {
+	if got := tw.Messages()[0].Get("From"); got != "Acme Inc" {
 		t.Fatalf("From = %q, want the configured sender unchanged", got)
 	}
 }
@@ -204,7 +77,7 @@ func TestTwilio_MessagingServiceSidIsSentInsteadOfFrom(t *testing.T) {
 	if err := NewSender(opts, Config{TwilioAPIURL: tw.URL}).SendSMS(context.Background(), Message{To: "+16502530000", Body: "x"}); err != nil {
 		t.Fatalf("SendSMS: %v", err)
 	}
-	form := tw.requests()[0]
+	form := tw.Messages()[0]
 	if form.Get("MessagingServiceSid") != opts.MessagingServiceSID {
 		t.Fatalf("MessagingServiceSid = %q", form.Get("MessagingServiceSid"))
 	}
@@ -215,9 +88,9 @@ func TestTwilio_MessagingServiceSidIsSentInsteadOfFrom(t *testing.T) {
 
 func TestTwilio_ErrorBecomesProviderErrorWithItsCode(t *testing.T) {
 	tw := newFakeTwilio(t)
-	tw.respond = func(w http.ResponseWriter, _ url.Values) {
-		writeTwilioError(w, http.StatusBadRequest, 21211, "Invalid 'To' Phone Number")
-	}
+	tw.Respond(func(w http.ResponseWriter, _ url.Values) {
+		smstest.WriteError(w, http.StatusBadRequest, 21211, "Invalid 'To' Phone Number")
+	})
 	err := NewSender(twilioOptions("+16502530001"), Config{TwilioAPIURL: tw.URL}).
 		SendSMS(context.Background(), Message{To: "+16502530000", Body: "x"})
 	wantProviderError(t, err, "Invalid 'To' Phone Number (Code: 21211)")
@@ -242,11 +115,11 @@ func TestTwilio_MissingSenderIsTwiliosError(t *testing.T) {
 
 func TestTwilio_HTMLServerErrorIsUnexpectedResponse(t *testing.T) {
 	tw := newFakeTwilio(t)
-	tw.respond = func(w http.ResponseWriter, _ url.Values) {
+	tw.Respond(func(w http.ResponseWriter, _ url.Values) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = w.Write([]byte("<html><body><h1>500 Internal Server Error</h1></body></html>"))
-	}
+	})
 	err := NewSender(twilioOptions("+16502530001"), Config{TwilioAPIURL: tw.URL}).
 		SendSMS(context.Background(), Message{To: "+16502530000", Body: "x"})
 	wantProviderError(t, err, "Unexpected response from Twilio: 500")
