@@ -55,11 +55,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	params := url.Values{}
 	params.Add("_pragma", "busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
-	params.Add("_pragma", "journal_mode(WAL)")
 	params.Add("_pragma", "synchronous(NORMAL)")
 	params.Add("_pragma", "foreign_keys(1)")
 
+	// WAL is a property of the file: the writer sets it, the readers find
+	// it. (Asking for it on every reader connection can fail with
+	// SQLITE_BUSY, without waiting, while another process changes the
+	// schema.)
 	wparams := cloneValues(params)
+	wparams.Add("_pragma", "journal_mode(WAL)")
 	wparams.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", path+"?"+wparams.Encode())
 	if err != nil {
@@ -70,8 +74,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	// Connect the writer first: it is the connection that switches a new
-	// file to WAL, which the readers (query-only) cannot do.
-	if err := w.PingContext(ctx); err != nil {
+	// file to WAL, which the readers (query-only) cannot do. Switching
+	// does not wait for a busy database, so several processes opening a
+	// new file at once retry for as long as a write would wait.
+	if err := pingRetryingBusy(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -91,6 +97,24 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return &Store{w: w, r: r}, nil
+}
+
+// pingRetryingBusy connects db, retrying for up to busyTimeout while the
+// database is locked (SQLITE_BUSY).
+func pingRetryingBusy(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err := db.PingContext(ctx)
+		var se interface{ Code() int }
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != 5 || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 func cloneValues(v url.Values) url.Values {
