@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -98,40 +99,31 @@ func (s *Store) checkCode(ctx context.Context, connection, identifier string, co
 // checkCodeTx is checkCode inside tx. It returns the code on success, else
 // the outcome; err is a database failure.
 func checkCodeTx(ctx context.Context, tx *sql.Tx, connection, identifier string, codeHMAC []byte, now time.Time, consume bool) (result store.Code, outcome, err error) {
-	rows, err := tx.QueryContext(ctx, `SELECT seq, id, code_hmac, client_id, send, auth_params,
-			created_at, expires_at, attempts, max_tries, state
-		FROM codes WHERE connection = ? AND identifier = ? ORDER BY seq DESC`, connection, identifier)
-	if err != nil {
-		return store.Code{}, nil, err
-	}
+	// The live code (at most one: the codes_live index), and whether the
+	// value is one of the identifier's used or replaced codes (codes_hmac):
+	// two index lookups, however many codes the identifier was sent.
 	var (
-		live       *store.Code
-		liveSeq    int64
-		staleMatch bool
+		c                store.Code
+		live             *store.Code
+		liveSeq          int64
+		created, expires int64
+		staleMatch       bool
 	)
-	for rows.Next() {
-		var (
-			c                store.Code
-			seq              int64
-			created, expires int64
-			state            string
-		)
-		if err := rows.Scan(&seq, &c.ID, &c.CodeHMAC, &c.ClientID, &c.Send, &c.AuthParams,
-			&created, &expires, &c.Attempts, &c.MaxTries, &state); err != nil {
-			rows.Close()
-			return store.Code{}, nil, err
-		}
+	err = tx.QueryRowContext(ctx, `SELECT seq, id, code_hmac, client_id, send, auth_params,
+			created_at, expires_at, attempts, max_tries
+		FROM codes WHERE connection = ? AND identifier = ? AND state = 'live'`, connection, identifier).
+		Scan(&liveSeq, &c.ID, &c.CodeHMAC, &c.ClientID, &c.Send, &c.AuthParams, &created, &expires, &c.Attempts, &c.MaxTries)
+	switch {
+	case err == nil:
 		c.Connection, c.Identifier = connection, identifier
 		c.CreatedAt, c.ExpiresAt = fromMS(created), fromMS(expires)
-		if state == "live" {
-			live, liveSeq = &c, seq
-			continue
-		}
-		if subtle.ConstantTimeCompare(c.CodeHMAC, codeHMAC) == 1 {
-			staleMatch = true
-		}
+		live = &c
+	case !errors.Is(err, sql.ErrNoRows):
+		return store.Code{}, nil, err
 	}
-	if err := closeRows(rows); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM codes
+		WHERE connection = ? AND identifier = ? AND code_hmac = ? AND state <> 'live')`,
+		connection, identifier, codeHMAC).Scan(&staleMatch); err != nil {
 		return store.Code{}, nil, err
 	}
 
