@@ -103,10 +103,7 @@ func (a *App) init(ctx context.Context) error {
 	if err := st.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := cfg.clock()
 	if cfg.Tenant != "" {
 		f, warnings, err := tenant.LoadFile(cfg.Tenant, os.Getenv)
 		if err != nil {
@@ -252,11 +249,7 @@ func (a *App) janitor(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			now := time.Now()
-			if a.Config.Now != nil {
-				now = a.Config.Now()
-			}
-			if err := a.Store.PurgeExpired(ctx, now); err != nil && ctx.Err() == nil {
+			if err := a.Store.PurgeExpired(ctx, a.Config.clock()()); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("purge expired rows", "err", err)
 			}
 		}

@@ -55,6 +55,14 @@ type Config struct {
 	Now func() time.Time
 }
 
+// clock is Now, or time.Now when it is not set.
+func (c Config) clock() func() time.Time {
+	if c.Now != nil {
+		return c.Now
+	}
+	return time.Now
+}
+
 // DefaultListen is where sesame serve listens by default.
 const DefaultListen = "127.0.0.1:8080"
 
@@ -86,38 +94,30 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	limits := ratelimit.Defaults()
 	protection := passwordless.DefaultProtection()
 	if cmd == "serve" {
-		for _, l := range []struct {
-			name, env string
-			dst       *store.Limit
-			usage     string
+		// Each setting is a flag --NAME and a variable SESAME_NAME (upper
+		// case, dashes as underscores); flag prints the default.
+		for _, f := range []struct {
+			name  string
+			value flag.Value
+			usage string
 		}{
-			{"limit-start-ip", "LIMIT_START_IP", &limits.StartPerIP, "/passwordless/start per end-user IP"},
-			{"limit-recipient", "LIMIT_RECIPIENT", &limits.PerRecipient, "messages per address or number and connection"},
-			{"limit-verify-ip", "LIMIT_VERIFY_IP", &limits.VerifyPerIP, "code checks per IP"},
-			{"limit-userinfo", "LIMIT_USERINFO", &limits.UserInfoPerUser, "/userinfo per user"},
-			{"limit-sms-country", "LIMIT_SMS_COUNTRY", &limits.SMSPerCountry, "SMS per country calling code and connection"},
+			{"limit-start-ip", limitFlag{&limits.StartPerIP}, "rate limit BURST/DURATION: /passwordless/start per end-user IP"},
+			{"limit-recipient", limitFlag{&limits.PerRecipient}, "rate limit BURST/DURATION: messages per address or number and connection"},
+			{"limit-verify-ip", limitFlag{&limits.VerifyPerIP}, "rate limit BURST/DURATION: code checks per IP"},
+			{"limit-userinfo", limitFlag{&limits.UserInfoPerUser}, "rate limit BURST/DURATION: /userinfo per user"},
+			{"limit-sms-country", limitFlag{&limits.SMSPerCountry}, "rate limit BURST/DURATION: SMS per country calling code and connection"},
+			{"bf-ip-threshold", intFlag{&protection.PairThreshold}, "failed verifications of one identifier from one IP that block the pair; 0 turns it off"},
+			{"bf-ip-block", durationFlag{&protection.PairBlock}, "how long a pair stays blocked (Auth0: 720h)"},
+			{"bf-account-threshold", intFlag{&protection.AccountThreshold}, "failed verifications of one identifier from any IP within the window that lock it; 0 turns it off"},
+			{"bf-account-window", durationFlag{&protection.AccountWindow}, "the rolling window of the account lockout"},
+			{"bf-suspicious-ip-threshold", intFlag{&protection.IPThreshold}, "failed verifications from one IP on any identifiers within the window that block the IP; 0 turns it off"},
+			{"bf-suspicious-ip-window", durationFlag{&protection.IPWindow}, "the rolling window of suspicious-IP blocking"},
 		} {
-			fs.Var(limitFlag{l.dst}, l.name, "rate limit BURST/DURATION: "+l.usage+" (env SESAME_"+l.env+"; default "+ratelimit.FormatLimit(*l.dst)+")")
-			if v := getenv("SESAME_" + l.env); v != "" {
-				if err := (limitFlag{l.dst}).Set(v); err != nil {
-					return Config{}, fmt.Errorf("SESAME_%s: %w", l.env, err)
-				}
-			}
-		}
-		fs.Var(intFlag{&protection.PairThreshold}, "bf-ip-threshold", "failed verifications of one identifier from one IP that block the pair (env SESAME_BF_IP_THRESHOLD; default 10)")
-		fs.Var(durationFlag{&protection.PairBlock}, "bf-ip-block", "how long a pair stays blocked (env SESAME_BF_IP_BLOCK; default 1h; Auth0: 720h)")
-		fs.Var(intFlag{&protection.AccountThreshold}, "bf-account-threshold", "failed verifications of one identifier from any IP within the window that lock it (env SESAME_BF_ACCOUNT_THRESHOLD; default 30)")
-		fs.Var(durationFlag{&protection.AccountWindow}, "bf-account-window", "the rolling window of the account lockout (env SESAME_BF_ACCOUNT_WINDOW; default 24h)")
-		fs.Var(intFlag{&protection.IPThreshold}, "bf-suspicious-ip-threshold", "failed verifications from one IP on any identifiers within the window that block the IP (env SESAME_BF_SUSPICIOUS_IP_THRESHOLD; default 100; 0 turns it off)")
-		fs.Var(durationFlag{&protection.IPWindow}, "bf-suspicious-ip-window", "the rolling window of suspicious-IP blocking (env SESAME_BF_SUSPICIOUS_IP_WINDOW; default 24h)")
-		for name, f := range map[string]flag.Value{
-			"BF_SUSPICIOUS_IP_THRESHOLD": intFlag{&protection.IPThreshold}, "BF_SUSPICIOUS_IP_WINDOW": durationFlag{&protection.IPWindow},
-			"BF_IP_THRESHOLD": intFlag{&protection.PairThreshold}, "BF_IP_BLOCK": durationFlag{&protection.PairBlock},
-			"BF_ACCOUNT_THRESHOLD": intFlag{&protection.AccountThreshold}, "BF_ACCOUNT_WINDOW": durationFlag{&protection.AccountWindow},
-		} {
-			if v := getenv("SESAME_" + name); v != "" {
-				if err := f.Set(v); err != nil {
-					return Config{}, fmt.Errorf("SESAME_%s: %w", name, err)
+			envName := "SESAME_" + strings.ToUpper(strings.ReplaceAll(f.name, "-", "_"))
+			fs.Var(f.value, f.name, f.usage+" (env "+envName+")")
+			if v := getenv(envName); v != "" {
+				if err := f.value.Set(v); err != nil {
+					return Config{}, fmt.Errorf("%s: %w", envName, err)
 				}
 			}
 		}
