@@ -411,14 +411,12 @@ func (s *Service) checkCode(ctx context.Context, req VerifyRequest, now time.Tim
 		return wrong
 	}
 	mac := s.codeHMAC(conn.Name, identifier, req.Client.ClientID, otp)
-	p := s.Protection
 	g := store.Guard{Takes: req.Takes, IP: req.IP}
-	if conn.Options.BruteForceProtection {
-		g = store.Guard{Takes: req.Takes, Protect: true,
-			IP: req.IP, PairThreshold: p.PairThreshold, PairBlock: p.PairBlock,
-			AccountThreshold: p.AccountThreshold, AccountWindow: p.AccountWindow,
-			IPThreshold: p.IPThreshold, IPWindow: p.IPWindow, NewID: NewObjectID,
-		}
+	if p := s.Protection; conn.Options.BruteForceProtection {
+		g.Protect, g.NewID = true, NewObjectID
+		g.PairThreshold, g.PairBlock = p.PairThreshold, p.PairBlock
+		g.AccountThreshold, g.AccountWindow = p.AccountThreshold, p.AccountWindow
+		g.IPThreshold, g.IPWindow = p.IPThreshold, p.IPWindow
 	}
 	res, err := s.Store.GuessCode(ctx, conn.Name, identifier, mac, now, consume, g)
 	if len(req.Takes) > 0 && len(res.Buckets) == len(req.Takes) && req.Taken != nil {
