@@ -278,7 +278,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 // startSMS is /passwordless/start on an sms connection: codes only, sent
 // within the request.
 func (s *Server) startSMS(w http.ResponseWriter, r *http.Request, client *tenant.Client, conn *tenant.Connection, req startRequest, ip string, startIP store.Take, fail func(error)) {
-	phone, perr := sms.NormalizePhone(req.PhoneNumber)
+	phone, dest, perr := sms.ParsePhone(req.PhoneNumber)
 	if perr != nil {
 		fail(startError(perr.Code, perr.Description))
 		return
@@ -295,7 +295,6 @@ func (s *Server) startSMS(w http.ResponseWriter, r *http.Request, client *tenant
 	}
 	// SMS pumping: premium and unknown lines are refused, the operator's
 	// country allow-list applies, and each country has its own hourly cap.
-	dest := sms.Lookup(phone)
 	if dest.Premium || dest.Unknown {
 		fail(startError("bad.phone_number", "Invalid phone number: "+phone+" is a premium-rate or unknown kind of line"))
 		return

@@ -30,15 +30,22 @@ const PhonePattern = `^\+[0-9]{1,15}$`
 //
 // The error is always a bad.phone_number *Error; it is nil on success.
 func NormalizePhone(raw string) (string, *Error) {
+	e164, _, err := ParsePhone(raw)
+	return e164, err
+}
+
+// ParsePhone is NormalizePhone that also tells where the number leads, for
+// the checks against SMS pumping, from the one parse.
+func ParsePhone(raw string) (string, Destination, *Error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
-		return "", &Error{Code: CodeBadPhoneNumber, Description: "Missing required property: phone_number"}
+		return "", Destination{}, &Error{Code: CodeBadPhoneNumber, Description: "Missing required property: phone_number"}
 	}
 	if !matchesAuth0Pattern(s) {
-		return "", &Error{Code: CodeBadPhoneNumber, Description: "String does not match pattern: " + PhonePattern}
+		return "", Destination{}, &Error{Code: CodeBadPhoneNumber, Description: "String does not match pattern: " + PhonePattern}
 	}
-	invalid := func(why string) (string, *Error) {
-		return "", &Error{Code: CodeBadPhoneNumber, Description: "Invalid phone number: " + s + " " + why}
+	invalid := func(why string) (string, Destination, *Error) {
+		return "", Destination{}, &Error{Code: CodeBadPhoneNumber, Description: "Invalid phone number: " + s + " " + why}
 	}
 
 	n, err := phonenumbers.Parse(s, "")
@@ -60,7 +67,7 @@ func NormalizePhone(raw string) (string, *Error) {
 	if cc == 1 && isFictionalNANP(n.GetNationalNumber()) {
 		return invalid("is in the 555-0100 to 555-0199 range reserved for fictional use")
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
+	return phonenumbers.Format(n, phonenumbers.E164), destination(n), nil
 }
 
 // matchesAuth0Pattern reports whether s matches ^\+[0-9]{1,15}$.

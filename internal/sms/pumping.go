@@ -16,12 +16,8 @@ type Destination struct {
 	Unknown     bool   // libphonenumber cannot tell what kind of line it is
 }
 
-// Lookup tells where a number normalised by NormalizePhone leads.
-func Lookup(e164 string) Destination {
-	n, err := phonenumbers.Parse(e164, "")
-	if err != nil {
-		return Destination{Unknown: true}
-	}
+// destination tells where a parsed number leads.
+func destination(n *phonenumbers.PhoneNumber) Destination {
 	t := phonenumbers.GetNumberType(n)
 	return Destination{
 		CallingCode: int(n.GetCountryCode()),
