@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesame-id/sesame/internal/delivery"
 	"github.com/sesame-id/sesame/internal/smtptest"
+	"github.com/sesame-id/sesame/internal/store"
 )
 
 const (
@@ -118,7 +120,30 @@ func TestStart_DisableSignupSendsNothingToStrangers(t *testing.T) {
 	if res.Status != 200 || res.str("email") != "mallory@example.com" || res.JSON["email_verified"] != false {
 		t.Fatalf("start: %d %s", res.Status, res.Body)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// The start queued a suppressed message (the same work as a real
+	// one); the worker drops it, and nothing reaches the mail server.
+	id := res.str("_id")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, err := e.App.Store.OutboxMessage(context.Background(), id)
+		if err != nil {
+			t.Fatalf("outbox message %s: %v", id, err)
+		}
+		if m.Kind != delivery.KindSuppressed {
+			t.Fatalf("outbox message kind = %q, want %q", m.Kind, delivery.KindSuppressed)
+		}
+		if m.Status != store.OutboxPending {
+			if m.Payload != nil {
+				t.Fatalf("the dropped message kept its payload")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker never dropped the suppressed message")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
 	if n := len(e.SMTP.Messages()); n != 0 {
 		t.Fatalf("%d messages sent to an unknown address on a closed connection", n)
 	}

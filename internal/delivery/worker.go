@@ -13,7 +13,14 @@ import (
 )
 
 // Outbox message kinds this package understands.
-const KindEmail = "email"
+const (
+	KindEmail = "email"
+	// KindSuppressed is a message that must never be sent: a start that
+	// sends nothing (disable_signup, an address that is no user's) queues
+	// one, so that it does the same work as a start that sends. The
+	// worker drops it.
+	KindSuppressed = "suppressed"
+)
 
 // Worker delivers the messages queued in the store's outbox. Several
 // workers (one per replica) may run against one database: ClaimOutbox
@@ -193,6 +200,10 @@ func (w *Worker) deliver(ctx context.Context, deadline time.Time, sender EmailSe
 		if err := w.Store.CompleteOutbox(sctx, m.ID, w.now()); err != nil {
 			return true, fmt.Errorf("delivery: complete outbox message %s: %w", m.ID, err)
 		}
+		if m.Kind == KindSuppressed {
+			w.logger().LogAttrs(ctx, slog.LevelDebug, "delivery: suppressed message dropped", attrs...)
+			return false, nil
+		}
 		w.logger().LogAttrs(ctx, slog.LevelInfo, "delivery: message sent", attrs...)
 		return true, nil
 	}
@@ -215,6 +226,9 @@ func (w *Worker) deliver(ctx context.Context, deadline time.Time, sender EmailSe
 }
 
 func (w *Worker) send(ctx context.Context, deadline time.Time, sender EmailSender, m store.OutboxMessage) (err error) {
+	if m.Kind == KindSuppressed {
+		return nil // dropped: recorded as done, its payload forgotten
+	}
 	if m.Kind != KindEmail {
 		return fmt.Errorf("%w: no sender for message kind %q", errPermanent, m.Kind)
 	}

@@ -167,8 +167,8 @@ func ValidEmail(s string) bool {
 
 // Start makes a new code for the address, kills the older ones and queues the
 // email, all in one store transaction. With disable_signup and an unknown
-// address it stores a code but queues nothing, so the answer and its timing do
-// not reveal whether the address belongs to a user.
+// address it queues a suppressed message that is never sent, so that the
+// answer and its timing do not reveal whether the address belongs to a user.
 func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, error) {
 	now := s.Now()
 	conn := req.Connection
@@ -217,50 +217,56 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, err
 		return s.startSMS(ctx, req, code, otp, send)
 	}
 
-	var msg *store.OutboxMessage
-	if send {
-		var link string
-		if IsLink(req.Send) {
-			q := url.Values{}
-			for k, v := range req.LinkParams {
-				q[k] = v
-			}
-			q.Set("verification_code", otp)
-			link = s.Issuer + VerifyRedirectPath + "?" + q.Encode()
+	// A start that sends nothing (disable_signup and an address that is no
+	// user's) does exactly the work of one that sends: the same rendering
+	// and sealing, the same statements and rows. Only the outbox row's kind
+	// differs, and the worker drops such a row instead of sending it. The
+	// answer's timing cannot tell a member from a stranger.
+	var link string
+	if IsLink(req.Send) {
+		q := url.Values{}
+		for k, v := range req.LinkParams {
+			q[k] = v
 		}
-		email, err := delivery.RenderEmail(conn, req.EmailProvider, delivery.EmailVars{
-			Code:             otp,
-			Link:             link,
-			Send:             req.Send,
-			ApplicationName:  req.Client.Name,
-			RequestLanguage:  req.RequestLanguage,
-			Email:            identifier,
-			ExpiresInMinutes: max(1, int(lifetime/time.Minute)), // never promise more time than there is
-		})
-		if err != nil {
-			return StartResult{}, fmt.Errorf("render email: %w", err)
-		}
-		email.To = strings.TrimSpace(req.Email)
-		payload, err := s.Sealer.Seal(email)
-		if err != nil {
-			return StartResult{}, fmt.Errorf("seal email: %w", err)
-		}
-		msg = &store.OutboxMessage{
-			ID:          id,
-			Kind:        "email",
-			Recipient:   identifier,
-			Payload:     payload,
-			NotAfter:    code.ExpiresAt,
-			NextAttempt: now,
-			Status:      store.OutboxPending,
-			CreatedAt:   now,
-		}
+		q.Set("verification_code", otp)
+		link = s.Issuer + VerifyRedirectPath + "?" + q.Encode()
+	}
+	email, err := delivery.RenderEmail(conn, req.EmailProvider, delivery.EmailVars{
+		Code:             otp,
+		Link:             link,
+		Send:             req.Send,
+		ApplicationName:  req.Client.Name,
+		RequestLanguage:  req.RequestLanguage,
+		Email:            identifier,
+		ExpiresInMinutes: max(1, int(lifetime/time.Minute)), // never promise more time than there is
+	})
+	if err != nil {
+		return StartResult{}, fmt.Errorf("render email: %w", err)
+	}
+	email.To = identifier
+	payload, err := s.Sealer.Seal(email)
+	if err != nil {
+		return StartResult{}, fmt.Errorf("seal email: %w", err)
+	}
+	kind := delivery.KindEmail
+	if !send {
+		kind = delivery.KindSuppressed
+	}
+	msg := &store.OutboxMessage{
+		ID:          id,
+		Kind:        kind,
+		Recipient:   identifier,
+		Payload:     payload,
+		NotAfter:    code.ExpiresAt,
+		NextAttempt: now,
+		Status:      store.OutboxPending,
+		CreatedAt:   now,
 	}
 	bs, err := s.Store.CreateCode(ctx, code, msg, req.Takes...)
 	if err != nil {
 		return StartResult{Buckets: bs}, fmt.Errorf("store code: %w", err)
 	}
-	if msg != nil && s.Queued != nil {
+	if s.Queued != nil {
 		s.Queued()
 	}
 	return StartResult{ID: id, Email: identifier, Buckets: bs}, nil
