@@ -224,6 +224,7 @@ type env struct {
 	limits         ratelimit.Settings
 	protection     passwordless.Protection
 	trustedProxies []netip.Prefix
+	allowPlainPKCE bool
 	Clock          *clocktest.Clock
 }
 
@@ -252,6 +253,7 @@ type envOptions struct {
 	protection     *passwordless.Protection // brute-force protection; default the server's
 	trustedProxies []netip.Prefix
 	clock          bool // run the server on a controllable clock (env.Clock)
+	allowPlainPKCE bool // --allow-plain-pkce
 }
 
 type syncBuffer struct {
@@ -312,7 +314,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.protection != nil {
 		e.protection = *o.protection
 	}
-	e.trustedProxies = o.trustedProxies
+	e.trustedProxies, e.allowPlainPKCE = o.trustedProxies, o.allowPlainPKCE
 	if o.clock {
 		e.Clock = clocktest.New(time.Now())
 	}
@@ -345,6 +347,7 @@ func (e *env) start(useTLS bool) {
 		Limits:            e.limits,
 		Protection:        e.protection,
 		TrustedProxies:    e.trustedProxies,
+		AllowPlainPKCE:    e.allowPlainPKCE,
 		Now:               now,
 	}, logger)
 	if err != nil {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -95,7 +96,25 @@ func TestAuthCode_PKCE(t *testing.T) {
 		code, v := s256("pkce@example.com")
 		wantError(t, e.exchange(code, public("code_verifier", oauth2.S256ChallengeFromVerifier(v))...), 403, "invalid_grant", "")
 	})
-	t.Run("plain", func(t *testing.T) {
+	t.Run("plain is refused by default", func(t *testing.T) {
+		v := oauth2.GenerateVerifier()
+		for _, method := range []string{"plain", ""} { // no method means plain (RFC 7636 §4.3)
+			p := map[string]any{"redirect_uri": nativeCallback, "code_challenge": v}
+			if method != "" {
+				p["code_challenge_method"] = method
+			}
+			res := e.postJSON("/passwordless/start", linkBody(nativeClientID, "plain@example.com", p))
+			wantError(t, res, 400, "bad.authParams", "code_challenge_method plain is not allowed (a missing method means plain): use S256")
+		}
+		var d struct {
+			Methods []string `json:"code_challenge_methods_supported"`
+		}
+		if err := json.Unmarshal(e.get(".well-known/openid-configuration").Body, &d); err != nil || len(d.Methods) != 1 || d.Methods[0] != "S256" {
+			t.Errorf("discovery code_challenge_methods_supported = %v (%v), want [S256]", d.Methods, err)
+		}
+	})
+	t.Run("plain where the operator allows it", func(t *testing.T) {
+		e := newEnv(t, envOptions{allowPlainPKCE: true})
 		v := oauth2.GenerateVerifier()
 		code := e.linkCode(nativeClientID, "plain@example.com", map[string]any{
 			"redirect_uri": nativeCallback, "code_challenge": v, "code_challenge_method": "plain",

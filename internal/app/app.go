@@ -186,6 +186,7 @@ func (a *App) init(ctx context.Context) error {
 	}
 	a.Server.OAuth = &oauth.Server{
 		Issuer: cfg.Issuer, Store: st, Keys: keys, Passwordless: a.Server.Passwordless, Now: now,
+		AllowPlainPKCE: cfg.AllowPlainPKCE,
 	}
 	return nil
 }

@@ -46,6 +46,10 @@ type Config struct {
 	// Protection is the brute-force protection.
 	Protection passwordless.Protection
 
+	// AllowPlainPKCE accepts code_challenge_method=plain; S256 only
+	// otherwise.
+	AllowPlainPKCE bool
+
 	// PurgeInterval is how often dead codes, outbox rows and tokens are
 	// deleted.
 	PurgeInterval time.Duration
@@ -112,6 +116,7 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 			{"bf-account-window", durationFlag{&protection.AccountWindow}, "the rolling window of the account lockout"},
 			{"bf-suspicious-ip-threshold", intFlag{&protection.IPThreshold}, "failed verifications from one IP on any identifiers within the window that block the IP; 0 turns it off"},
 			{"bf-suspicious-ip-window", durationFlag{&protection.IPWindow}, "the rolling window of suspicious-IP blocking"},
+			{"allow-plain-pkce", boolFlag{&cfg.AllowPlainPKCE}, "accept PKCE code_challenge_method=plain (default: S256 only)"},
 		} {
 			envName := "SESAME_" + strings.ToUpper(strings.ReplaceAll(f.name, "-", "_"))
 			fs.Var(f.value, f.name, f.usage+" (env "+envName+")")
@@ -231,6 +236,27 @@ func (f limitFlag) Set(s string) error {
 	*f.dst = l
 	return nil
 }
+
+type boolFlag struct{ dst *bool }
+
+func (f boolFlag) String() string {
+	if f.dst == nil {
+		return "false"
+	}
+	return strconv.FormatBool(*f.dst)
+}
+
+func (f boolFlag) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("%q: want true or false", s)
+	}
+	*f.dst = b
+	return nil
+}
+
+// IsBoolFlag lets --allow-plain-pkce stand alone, without =true.
+func (f boolFlag) IsBoolFlag() bool { return true }
 
 type intFlag struct{ dst *int }
 

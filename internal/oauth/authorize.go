@@ -161,7 +161,10 @@ func (s *Server) ValidateAuthRequest(t *tenant.Tenant, c *tenant.Client, r *Auth
 		if r.CodeChallengeMethod == "" {
 			r.CodeChallengeMethod = "plain" // RFC 7636 §4.3
 		}
-		if r.CodeChallengeMethod != "S256" && r.CodeChallengeMethod != "plain" {
+		if !slices.Contains(s.PKCEMethods(), r.CodeChallengeMethod) {
+			if r.CodeChallengeMethod == "plain" {
+				return &Error{Status: 400, Code: "invalid_request", Description: "code_challenge_method plain is not allowed (a missing method means plain): use S256"}
+			}
 			return &Error{Status: 400, Code: "invalid_request", Description: "Unsupported code_challenge_method: " + truncate(r.CodeChallengeMethod, 32)}
 		}
 		if !pkceChallenge.MatchString(r.CodeChallenge) {

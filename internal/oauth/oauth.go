@@ -46,6 +46,19 @@ type Server struct {
 	Keys         *token.Keys
 	Passwordless *passwordless.Service
 	Now          func() time.Time
+	// AllowPlainPKCE accepts code_challenge_method=plain (and a challenge
+	// without a method, which RFC 7636 reads as plain). Off by default:
+	// with plain, whoever sees the authorization request can redeem its
+	// code, and auth0-js and auth0-spa-js always use S256.
+	AllowPlainPKCE bool
+}
+
+// PKCEMethods are the code_challenge_method values s accepts.
+func (s *Server) PKCEMethods() []string {
+	if s.AllowPlainPKCE {
+		return []string{"S256", "plain"}
+	}
+	return []string{"S256"}
 }
 
 // UserInfoAudience is the audience of access tokens good for /userinfo.

@@ -184,7 +184,12 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, err
 	if err != nil {
 		return StartResult{}, err
 	}
+	// A link's code keeps the link's parameters: verify_redirect takes
+	// them from here, never from the request that presents the code.
 	authParams, err := encodeAuthParams(req.AuthParams)
+	if IsLink(req.Send) && conn.Strategy != "sms" {
+		authParams, err = encodeLinkParams(req.LinkParams)
+	}
 	if err != nil {
 		return StartResult{}, err
 	}
@@ -353,6 +358,10 @@ type VerifyRequest struct {
 	// their buckets once the check got that far.
 	Takes []store.Take
 	Taken func([]store.Bucket)
+	// Accept, when set, is asked about the stored code once the value
+	// matched, before it is consumed; its error refuses the code without
+	// using it up or counting a failure, and is Verify's error.
+	Accept func(store.Code) error
 }
 
 // Verify consumes the code and logs the user in, creating them on first
@@ -417,7 +426,7 @@ func (s *Service) checkCode(ctx context.Context, req VerifyRequest, now time.Tim
 		return wrong
 	}
 	mac := s.codeHMAC(conn.Name, identifier, req.Client.ClientID, otp)
-	g := store.Guard{Takes: req.Takes, IP: req.IP}
+	g := store.Guard{Takes: req.Takes, IP: req.IP, Accept: req.Accept}
 	if p := s.Protection; conn.Options.BruteForceProtection {
 		g.Protect, g.NewID = true, NewObjectID
 		g.PairThreshold, g.PairBlock = p.PairThreshold, p.PairBlock
@@ -529,6 +538,41 @@ func Gravatar(email string) string {
 	}
 	fallback := "https://cdn.auth0.com/avatars/" + strings.ToLower(initials) + ".png"
 	return "https://s.gravatar.com/avatar/" + hex.EncodeToString(sum[:]) + "?s=480&r=pg&d=" + url.QueryEscape(fallback)
+}
+
+// encodeLinkParams stores the parameters of a magic link (one value each) as
+// a JSON object; LinkParams reads them back.
+func encodeLinkParams(v url.Values) ([]byte, error) {
+	m := make(map[string]string, len(v))
+	for k := range v {
+		m[k] = v.Get(k)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode link parameters: %w", err)
+	}
+	return b, nil
+}
+
+// ErrNotALink is the answer of LinkParams for a code that was not sent as a
+// link: it cannot be redeemed through a magic link's endpoint.
+var ErrNotALink = errors.New("passwordless: the code was not sent as a link")
+
+// LinkParams returns the parameters of the magic link that code was sent
+// in, as they were stored at /passwordless/start.
+func LinkParams(code store.Code) (url.Values, error) {
+	if !IsLink(code.Send) {
+		return nil, ErrNotALink
+	}
+	var m map[string]string
+	if err := json.Unmarshal(code.AuthParams, &m); err != nil {
+		return nil, fmt.Errorf("passwordless: stored link parameters of code %s: %w", code.ID, err)
+	}
+	v := make(url.Values, len(m))
+	for k, s := range m {
+		v.Set(k, s)
+	}
+	return v, nil
 }
 
 func encodeAuthParams(p map[string]any) ([]byte, error) {

@@ -152,30 +152,80 @@ func (s *Server) linkContext(w http.ResponseWriter, t *tenant.Tenant, q url.Valu
 	return client, conn, ar, true
 }
 
-// verifyRedirect checks the code, logs the user in and sends the browser to
-// the application. Failures after the redirect_uri is known go back to the
-// application as OAuth errors.
-func (s *Server) verifyRedirect(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, client *tenant.Client, conn *tenant.Connection, ar oauth.AuthRequest, q url.Values) {
-	if err := s.OAuth.ValidateAuthRequest(t, client, &ar); err != nil {
-		var oe *oauth.Error
-		if errors.As(err, &oe) {
-			s.sendAuthResult(w, oauth.ErrorResult(ar, oe.Code, oe.Description))
-			return
+// errLinkAltered refuses a magic link whose authorization parameters are not
+// the ones its code was sent with.
+var errLinkAltered = errors.New("magic link parameters differ from the ones stored with its code")
+
+// bindLink is the store's Accept for the code verify_redirect presents. For
+// a code sent as a magic link, the authorization request is the one stored
+// with the code at /passwordless/start, and a request whose parameters
+// differ from it in any way (a switched code_challenge_method or
+// redirect_uri, an added or dropped parameter) is refused before the code
+// is consumed. A code sent as a code has no link: auth0.js's
+// passwordlessVerify builds this URL from the application's own settings
+// after the user typed the code, so the request's parameters (ar) are the
+// authorization request. Either is checked against the tenant as it is now
+// and written to *bound.
+func (s *Server) bindLink(t *tenant.Tenant, client *tenant.Client, q url.Values, ar oauth.AuthRequest, bound *oauth.AuthRequest) func(store.Code) error {
+	return func(c store.Code) error {
+		stored, err := passwordless.LinkParams(c)
+		if errors.Is(err, passwordless.ErrNotALink) {
+			if err := s.OAuth.ValidateAuthRequest(t, client, &ar); err != nil {
+				return err
+			}
+			*bound = ar
+			return nil
 		}
-		s.renderInternalError(w, r, err)
-		return
+		if err != nil {
+			return err
+		}
+		for _, k := range oauth.AuthRequestParams {
+			if q.Get(k) != stored.Get(k) {
+				return errLinkAltered
+			}
+		}
+		ar := oauth.AuthRequestFromValues(stored)
+		if err := s.OAuth.ValidateAuthRequest(t, client, &ar); err != nil {
+			return err
+		}
+		*bound = ar
+		return nil
 	}
+}
+
+// verifyRedirect checks the code, logs the user in and sends the browser to
+// the application with the authorization request stored with the code.
+// The request's own parameters are only compared with that one (bindLink);
+// its registered redirect_uri is where a wrong or expired code is reported.
+func (s *Server) verifyRedirect(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, client *tenant.Client, conn *tenant.Connection, ar oauth.AuthRequest, q url.Values) {
 	ip := s.callerIP(r)
 	limit := s.codeCheckLimit(ip)
+	var bound oauth.AuthRequest
 	user, err := s.Passwordless.Verify(r.Context(), passwordless.VerifyRequest{
 		Client: client, Connection: conn, Username: q.Get("email"), OTP: q.Get("verification_code"), IP: ip,
-		Takes: limit.takes, Taken: limit.Taken,
+		Takes: limit.takes, Taken: limit.Taken, Accept: s.bindLink(t, client, q, ar, &bound),
 	})
 	if !limit.done(w, r, err, client.ClientID, pageLimited) {
 		return
 	}
 	if err != nil {
-		var pe *passwordless.Error
+		var (
+			pe *passwordless.Error
+			oe *oauth.Error
+		)
+		switch {
+		case errors.Is(err, errLinkAltered):
+			// Not sent anywhere: the request's redirect_uri is not the
+			// link's. The code stays as it was for its own link.
+			renderError(w, http.StatusBadRequest, "This link is not valid: it was changed after it was sent. Open the link from the email as it is, or ask for a new one.")
+			return
+		case errors.As(err, &oe):
+			// The request of a typed code is not valid, or a link's no
+			// longer passes (the tenant changed). The redirect_uri is a
+			// registered one either way.
+			s.sendAuthResult(w, oauth.ErrorResult(ar, oe.Code, oe.Description))
+			return
+		}
 		if errors.As(err, &pe) {
 			code := "access_denied"
 			if pe.Code == passwordless.CodeTooManyAttempts {
@@ -192,7 +242,7 @@ func (s *Server) verifyRedirect(w http.ResponseWriter, r *http.Request, t *tenan
 		s.renderInternalError(w, r, err)
 		return
 	}
-	res, err := s.OAuth.Authorize(r.Context(), t, client, ar, user, sess, false)
+	res, err := s.OAuth.Authorize(r.Context(), t, client, bound, user, sess, false)
 	if err != nil {
 		var oe *oauth.Error
 		if errors.As(err, &oe) {

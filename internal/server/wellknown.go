@@ -36,7 +36,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		ScopesSupported:                   []string{"openid", "profile", "email", "phone", "offline_access"},
 		ResponseTypesSupported:            []string{}, // no /authorize yet
 		GrantTypesSupported:               []string{tenant.GrantPasswordlessOTP, tenant.GrantAuthorizationCode, tenant.GrantRefreshToken},
-		CodeChallengeMethods:              []string{"S256", "plain"},
+		CodeChallengeMethods:              s.OAuth.PKCEMethods(),
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},

@@ -98,7 +98,8 @@ type Store interface {
 	// within g.IPWindow to g.IPThreshold that ip is blocked from every
 	// identifier the same way (suspicious-IP throttling). The blocks it
 	// creates are returned in NewBlocks. A zero threshold disables that
-	// rule.
+	// rule. A match that g.Accept refuses returns Accept's error and
+	// changes nothing but the taken tokens.
 	GuessCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, g Guard) (Guessed, error)
 
 	// ClaimOutbox leases up to limit messages that are due at now for
@@ -424,6 +425,12 @@ type Guard struct {
 	IPWindow         time.Duration
 	// NewID makes the IDs of the blocks GuessCode creates.
 	NewID func() (string, error)
+	// Accept, when set, is called inside the transaction with a live code
+	// that the guess matched, before it is consumed. An error from it is
+	// GuessCode's error: the code stays as it was (not consumed, no try
+	// used) and nothing is counted. A magic link uses it to refuse
+	// parameters that differ from the ones stored with its code.
+	Accept func(Code) error
 }
 
 // Guessed is what GuessCode found.

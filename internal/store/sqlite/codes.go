@@ -84,7 +84,7 @@ func (s *Store) checkCode(ctx context.Context, connection, identifier string, co
 	)
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		result, outcome, err = checkCodeTx(ctx, tx, connection, identifier, codeHMAC, now, consume)
+		result, outcome, err = checkCodeTx(ctx, tx, connection, identifier, codeHMAC, now, consume, nil)
 		return err
 	})
 	if err != nil {
@@ -98,7 +98,9 @@ func (s *Store) checkCode(ctx context.Context, connection, identifier string, co
 
 // checkCodeTx is checkCode inside tx. It returns the code on success, else
 // the outcome; err is a database failure.
-func checkCodeTx(ctx context.Context, tx *sql.Tx, connection, identifier string, codeHMAC []byte, now time.Time, consume bool) (result store.Code, outcome, err error) {
+// A match that accept (when not nil) refuses is returned as accept's error,
+// consumed and counted nothing.
+func checkCodeTx(ctx context.Context, tx *sql.Tx, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, accept func(store.Code) error) (result store.Code, outcome, err error) {
 	// The live code (at most one: the codes_live index), and whether the
 	// value is one of the identifier's used or replaced codes (codes_hmac):
 	// two index lookups, however many codes the identifier was sent.
@@ -142,6 +144,11 @@ func checkCodeTx(ctx context.Context, tx *sql.Tx, connection, identifier string,
 	case !now.Before(live.ExpiresAt):
 		return store.Code{}, store.ErrCodeExpired, nil
 	case match:
+		if accept != nil {
+			if err := accept(*live); err != nil {
+				return store.Code{}, err, nil
+			}
+		}
 		if consume {
 			if _, err := tx.ExecContext(ctx, `UPDATE codes SET state = 'used' WHERE seq = ?`, liveSeq); err != nil {
 				return store.Code{}, nil, err

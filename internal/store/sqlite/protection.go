@@ -142,7 +142,7 @@ func (s *Store) GuessCode(ctx context.Context, connection, identifier string, co
 			}
 		}
 		var err error
-		res.Code, outcome, err = checkCodeTx(ctx, tx, connection, identifier, codeHMAC, now, consume)
+		res.Code, outcome, err = checkCodeTx(ctx, tx, connection, identifier, codeHMAC, now, consume, g.Accept)
 		switch {
 		case err != nil:
 			return err

@@ -42,6 +42,33 @@ func manyTries(id, identifier string, now time.Time) store.Code {
 }
 
 var guessTests = []test{
+	{"AcceptRefusesWithoutConsumingOrCounting", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		c := newCode("c1", "email", "a@example.com", "123456", t0)
+		c.Send, c.AuthParams = "link", []byte(`{"redirect_uri":"https://app.example.com/cb"}`)
+		createCode(t, st, c, nil)
+		refused := errors.New("link altered")
+		var seen store.Code
+		g := guard("192.0.2.1", 1, 1, 1) // the first counted failure would block
+		g.Accept = func(got store.Code) error { seen = got; return refused }
+		guess(t, st, "a@example.com", "123456", t0, g, refused)
+		if seen.ID != "c1" || seen.Send != "link" || string(seen.AuthParams) != string(c.AuthParams) {
+			t.Errorf("Accept saw %+v, want the stored code c1 with its send and params", seen)
+		}
+		// Accept is not asked about a wrong value.
+		seen = store.Code{}
+		g.PairThreshold, g.AccountThreshold, g.IPThreshold = 0, 0, 0
+		guess(t, st, "a@example.com", "000000", t0, g, store.ErrCodeWrong)
+		if seen.ID != "" {
+			t.Errorf("Accept was called for a wrong value")
+		}
+		// The refusal used no try and blocked nothing: with one try left
+		// (MaxTries 3, one wrong guess) the right code still logs in.
+		g.Accept = nil
+		if res := guess(t, st, "a@example.com", "123456", t0, guard("192.0.2.1", 1, 1, 1), nil); res.Code.ID != "c1" {
+			t.Errorf("GuessCode returned %q, want c1", res.Code.ID)
+		}
+	}},
 	{"SuccessConsumesAndResetsThePair", func(t *testing.T, s *suite) {
 		st := s.open(t)
 		g := guard("192.0.2.1", 3, 0, 0)
