@@ -78,6 +78,26 @@ func SetHeaders(h http.Header, lim store.Limit, b store.Bucket) {
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(b.Reset.Unix(), 10))
 }
 
+// Mailbox is the inbox an email address reaches, for counting messages to
+// one recipient: the identifier stays as it is (victim+1@example.com is its
+// own account), but its tag and, at Gmail, its dots reach the same inbox as
+// victim@example.com, so they share its bucket. The local part loses
+// everything from its first '+'; at gmail.com and googlemail.com (one
+// domain) it loses its dots too. email is already canonical (lower-case
+// local part, A-label domain); anything without an '@' comes back as it is.
+func Mailbox(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 {
+		return email
+	}
+	local, domain := email[:at], strings.ToLower(strings.TrimSuffix(email[at+1:], "."))
+	local, _, _ = strings.Cut(local, "+")
+	if domain == "gmail.com" || domain == "googlemail.com" {
+		local, domain = strings.ReplaceAll(local, ".", ""), "gmail.com"
+	}
+	return local + "@" + domain
+}
+
 // Bucket keys.
 func StartIPKey(ip string) string                 { return "start:ip:" + ip }
 func RecipientKey(conn, identifier string) string { return "start:rcpt:" + conn + ":" + identifier }

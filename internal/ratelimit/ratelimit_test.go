@@ -49,3 +49,29 @@ func FuzzParseLimit(f *testing.F) {
 		}
 	})
 }
+
+func TestMailbox_VariantsOfOneMailboxShareAKey(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"victim@example.com", "victim@example.com"},
+		{"victim+1@example.com", "victim@example.com"},
+		{"victim+@example.com", "victim@example.com"},
+		{"victim+a+b@example.com", "victim@example.com"},
+		{"first.last@example.com", "first.last@example.com"}, // dots are the mailbox elsewhere
+		{"first.last+x@example.com", "first.last@example.com"},
+		{"first.last@gmail.com", "firstlast@gmail.com"},
+		{"f.i.r.s.t.l.a.s.t+news@gmail.com", "firstlast@gmail.com"},
+		{"first.last@googlemail.com", "firstlast@gmail.com"},
+		{"firstlast@googlemail.com", "firstlast@gmail.com"},
+		{"first.last@GMail.com", "firstlast@gmail.com"},
+		{"first.last@mail.gmail.com", "first.last@mail.gmail.com"}, // not Gmail's own domain
+		{"first.last@gmail.com.", "firstlast@gmail.com"},           // the root dot names the same domain
+		{"victim+1@example.com.", "victim@example.com"},
+		{"+tag@example.com", "@example.com"},
+		{"not-an-address", "not-an-address"},
+		{"", ""},
+	} {
+		if got := Mailbox(c.in); got != c.want {
+			t.Errorf("Mailbox(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
