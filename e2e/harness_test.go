@@ -224,6 +224,7 @@ type env struct {
 	limits         ratelimit.Settings
 	protection     passwordless.Protection
 	trustedProxies []netip.Prefix
+	issuerPath     string
 	Clock          *clocktest.Clock
 }
 
@@ -251,7 +252,8 @@ type envOptions struct {
 	limits         *ratelimit.Settings      // rate limits; default generousLimits()
 	protection     *passwordless.Protection // brute-force protection; default the server's
 	trustedProxies []netip.Prefix
-	clock          bool // run the server on a controllable clock (env.Clock)
+	clock          bool   // run the server on a controllable clock (env.Clock)
+	issuerPath     string // the issuer's path, e.g. "auth/"; default none
 }
 
 type syncBuffer struct {
@@ -312,7 +314,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.protection != nil {
 		e.protection = *o.protection
 	}
-	e.trustedProxies = o.trustedProxies
+	e.trustedProxies, e.issuerPath = o.trustedProxies, o.issuerPath
 	if o.clock {
 		e.Clock = clocktest.New(time.Now())
 	}
@@ -329,7 +331,7 @@ func (e *env) start(useTLS bool) {
 	if useTLS {
 		scheme = "https"
 	}
-	issuer := scheme + "://" + srv.Listener.Addr().String() + "/"
+	issuer := scheme + "://" + srv.Listener.Addr().String() + "/" + e.issuerPath
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(e.logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var now func() time.Time
 	if e.Clock != nil {
