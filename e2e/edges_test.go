@@ -83,3 +83,37 @@ func TestEdges_AnIssuerWithAPathAnswersJSONInsideAndOutsideIt(t *testing.T) {
 		wantJSONError(t, e.do(req), "GET", "/"+p, 404, "not_found", "")
 	}
 }
+
+const hsts = "max-age=31536000; includeSubDomains"
+
+func TestEdges_HSTSOnEveryAnswerOfAnHTTPSIssuer(t *testing.T) {
+	e := newEnv(t, envOptions{tls: true})
+	answers := map[string]response{
+		"discovery":            e.get("/.well-known/openid-configuration"),
+		"start error":          e.postJSON("/passwordless/start", map[string]any{"client_id": "nope", "connection": "email"}),
+		"token error":          e.postForm("/oauth/token", nil),
+		"userinfo without one": e.get("/userinfo"),
+		"magic link page":      e.get("/passwordless/verify_redirect"),
+		"unknown path":         e.get("/nope"),
+		"wrong method":         e.get("/oauth/token"),
+		"options":              e.request("OPTIONS", "/passwordless/start"),
+	}
+	for name, r := range answers {
+		if got := r.Header.Get("Strict-Transport-Security"); got != hsts {
+			t.Errorf("%s (%d): Strict-Transport-Security %q, want %q", name, r.Status, got, hsts)
+		}
+	}
+}
+
+func TestEdges_NoHSTSForAnHTTPIssuer(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	for name, r := range map[string]response{
+		"discovery":    e.get("/.well-known/openid-configuration"),
+		"start error":  e.postJSON("/passwordless/start", map[string]any{"client_id": "nope", "connection": "email"}),
+		"unknown path": e.get("/nope"),
+	} {
+		if got := r.Header.Get("Strict-Transport-Security"); got != "" {
+			t.Errorf("%s: Strict-Transport-Security %q over an http issuer", name, got)
+		}
+	}
+}

@@ -89,7 +89,7 @@ func (s *Server) Handler() http.Handler {
 			strip.ServeHTTP(w, r)
 		})
 	}
-	return s.middleware(h)
+	return s.middleware(h, u.Scheme == "https")
 }
 
 // probeMethods are the methods tried when a path's Allow header is worked
@@ -124,6 +124,10 @@ func notFound(w http.ResponseWriter) {
 	writeJSON(w, http.StatusNotFound, errorBody{Error: "not_found", Description: "Not Found"})
 }
 
+// hstsValue is the Strict-Transport-Security of an https issuer: a year, and
+// the issuer's subdomains too.
+const hstsValue = "max-age=31536000; includeSubDomains"
+
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -143,9 +147,15 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
-func (s *Server) middleware(next http.Handler) http.Handler {
+// middleware wraps every request: panic recovery, body limit, access log,
+// and with hsts (an https issuer) Strict-Transport-Security on every
+// answer, errors included.
+func (s *Server) middleware(next http.Handler, hsts bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		if hsts {
+			w.Header().Set("Strict-Transport-Security", hstsValue)
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
 		defer func() {
