@@ -225,6 +225,7 @@ type env struct {
 	protection     passwordless.Protection
 	trustedProxies []netip.Prefix
 	allowPlainPKCE bool
+	issuerPath     string
 	Clock          *clocktest.Clock
 }
 
@@ -252,8 +253,9 @@ type envOptions struct {
 	limits         *ratelimit.Settings      // rate limits; default generousLimits()
 	protection     *passwordless.Protection // brute-force protection; default the server's
 	trustedProxies []netip.Prefix
-	clock          bool // run the server on a controllable clock (env.Clock)
-	allowPlainPKCE bool // --allow-plain-pkce
+	clock          bool   // run the server on a controllable clock (env.Clock)
+	allowPlainPKCE bool   // --allow-plain-pkce
+	issuerPath     string // the issuer's path, e.g. "auth/"; default none
 }
 
 type syncBuffer struct {
@@ -314,7 +316,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.protection != nil {
 		e.protection = *o.protection
 	}
-	e.trustedProxies, e.allowPlainPKCE = o.trustedProxies, o.allowPlainPKCE
+	e.trustedProxies, e.allowPlainPKCE, e.issuerPath = o.trustedProxies, o.allowPlainPKCE, o.issuerPath
 	if o.clock {
 		e.Clock = clocktest.New(time.Now())
 	}
@@ -331,7 +333,7 @@ func (e *env) start(useTLS bool) {
 	if useTLS {
 		scheme = "https"
 	}
-	issuer := scheme + "://" + srv.Listener.Addr().String() + "/"
+	issuer := scheme + "://" + srv.Listener.Addr().String() + "/" + e.issuerPath
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(e.logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var now func() time.Time
 	if e.Clock != nil {

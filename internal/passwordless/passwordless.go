@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sesame-id/sesame/internal/delivery"
+	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/sms"
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/tenant"
@@ -426,7 +427,7 @@ func (s *Service) checkCode(ctx context.Context, req VerifyRequest, now time.Tim
 		return wrong
 	}
 	mac := s.codeHMAC(conn.Name, identifier, req.Client.ClientID, otp)
-	g := store.Guard{Takes: req.Takes, IP: req.IP, Accept: req.Accept}
+	g := store.Guard{Takes: req.Takes, IP: ratelimit.AddrKey(req.IP), Accept: req.Accept}
 	if p := s.Protection; conn.Options.BruteForceProtection {
 		g.Protect, g.NewID = true, NewObjectID
 		g.PairThreshold, g.PairBlock = p.PairThreshold, p.PairBlock

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -78,9 +79,48 @@ func SetHeaders(h http.Header, lim store.Limit, b store.Bucket) {
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(b.Reset.Unix(), 10))
 }
 
-// Bucket keys.
-func StartIPKey(ip string) string                 { return "start:ip:" + ip }
+// Mailbox is the inbox an email address reaches, for counting messages to
+// one recipient: the identifier stays as it is (victim+1@example.com is its
+// own account), but its tag and, at Gmail, its dots reach the same inbox as
+// victim@example.com, so they share its bucket. The local part loses
+// everything from its first '+'; at gmail.com and googlemail.com (one
+// domain) it loses its dots too. email is already canonical (lower-case
+// local part, A-label domain); anything without an '@' comes back as it is.
+func Mailbox(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 {
+		return email
+	}
+	local, domain := email[:at], strings.ToLower(strings.TrimSuffix(email[at+1:], "."))
+	local, _, _ = strings.Cut(local, "+")
+	if domain == "gmail.com" || domain == "googlemail.com" {
+		local, domain = strings.ReplaceAll(local, ".", ""), "gmail.com"
+	}
+	return local + "@" + domain
+}
+
+// AddrKey is what limits and brute-force counters count for a caller's
+// address: an IPv4 address (IPv4-mapped ones included) as it is, an IPv6
+// address by its /64, written as a prefix (2001:db8:1:2::/64). An IPv6
+// subscriber is given at least a /64 and may take any address in it, so
+// counting addresses would give it 2^64 buckets; a zone id names our own
+// interface, not the caller, and is dropped. What does not parse as an
+// address comes back as it is.
+func AddrKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	return netip.PrefixFrom(a, 64).Masked().String()
+}
+
+// Bucket keys. The address keys count AddrKey(ip).
+func StartIPKey(ip string) string                 { return "start:ip:" + AddrKey(ip) }
 func RecipientKey(conn, identifier string) string { return "start:rcpt:" + conn + ":" + identifier }
-func VerifyIPKey(ip string) string                { return "verify:ip:" + ip }
+func VerifyIPKey(ip string) string                { return "verify:ip:" + AddrKey(ip) }
 func UserInfoKey(userID string) string            { return "userinfo:user:" + userID }
 func CountryKey(conn, callingCode string) string  { return "sms:country:" + conn + ":" + callingCode }

@@ -49,3 +49,63 @@ func FuzzParseLimit(f *testing.F) {
 		}
 	})
 }
+
+func TestMailbox_VariantsOfOneMailboxShareAKey(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"victim@example.com", "victim@example.com"},
+		{"victim+1@example.com", "victim@example.com"},
+		{"victim+@example.com", "victim@example.com"},
+		{"victim+a+b@example.com", "victim@example.com"},
+		{"first.last@example.com", "first.last@example.com"}, // dots are the mailbox elsewhere
+		{"first.last+x@example.com", "first.last@example.com"},
+		{"first.last@gmail.com", "firstlast@gmail.com"},
+		{"f.i.r.s.t.l.a.s.t+news@gmail.com", "firstlast@gmail.com"},
+		{"first.last@googlemail.com", "firstlast@gmail.com"},
+		{"firstlast@googlemail.com", "firstlast@gmail.com"},
+		{"first.last@GMail.com", "firstlast@gmail.com"},
+		{"first.last@mail.gmail.com", "first.last@mail.gmail.com"}, // not Gmail's own domain
+		{"first.last@gmail.com.", "firstlast@gmail.com"},           // the root dot names the same domain
+		{"victim+1@example.com.", "victim@example.com"},
+		{"+tag@example.com", "@example.com"},
+		{"not-an-address", "not-an-address"},
+		{"", ""},
+	} {
+		if got := Mailbox(c.in); got != c.want {
+			t.Errorf("Mailbox(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestAddrKey_IPv6CountsByItsSlash64AndIPv4ByItsAddress(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"203.0.113.7", "203.0.113.7"},
+		{"::ffff:203.0.113.7", "203.0.113.7"}, // IPv4-mapped is the IPv4 address
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"2001:DB8:1:2::ffff", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"fe80::1%eth0", "fe80::/64"}, // a zone names an interface, not a caller
+		{"fe80::1%eth1", "fe80::/64"},
+		{"::1", "::/64"},
+		{"not-an-address", "not-an-address"}, // kept: still one bucket of its own
+		{"", ""},
+	} {
+		if got := AddrKey(c.in); got != c.want {
+			t.Errorf("AddrKey(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestAddressKeys_OneSlash64IsOneBucket(t *testing.T) {
+	for _, key := range []func(string) string{StartIPKey, VerifyIPKey} {
+		if a, b := key("2001:db8::1"), key("2001:db8::2%eth0"); a != b {
+			t.Errorf("keys %q and %q differ within one /64", a, b)
+		}
+		if a, b := key("2001:db8::1"), key("2001:db8:0:1::1"); a == b {
+			t.Errorf("key %q for two /64s", a)
+		}
+		if a, b := key("198.51.100.1"), key("198.51.100.2"); a == b {
+			t.Errorf("key %q for two IPv4 addresses", a)
+		}
+	}
+}

@@ -9,17 +9,26 @@ import (
 	"github.com/sesame-id/sesame/internal/tenant"
 )
 
+// parseAddr reads an address the way every caller address is kept:
+// IPv4-mapped addresses as IPv4, and without a zone id (fe80::1%eth0 is
+// fe80::1: the zone names our interface, not the caller, and a zoned
+// address is inside no prefix).
+func parseAddr(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return a.Unmap().WithZone(""), nil
+}
+
 // peerAddr is the TCP peer of a request.
 func peerAddr(r *http.Request) (netip.Addr, bool) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	return a.Unmap(), true
+	a, err := parseAddr(host)
+	return a, err == nil
 }
 
 func (s *Server) trusted(a netip.Addr) bool {
@@ -49,11 +58,11 @@ func (s *Server) callerIP(r *http.Request) string {
 	}
 	caller := peer
 	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		a, err := parseAddr(hops[i])
 		if err != nil {
 			break
 		}
-		caller = a.Unmap()
+		caller = a
 		if !s.trusted(caller) {
 			break
 		}
@@ -69,8 +78,8 @@ func (s *Server) callerIP(r *http.Request) string {
 // malformed, it is ignored.
 func (s *Server) endUserIP(r *http.Request, client *tenant.Client, authenticated bool) string {
 	if client != nil && authenticated && !client.IsPublic() && client.IsTokenEndpointIPHeaderTrusted {
-		if a, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("Auth0-Forwarded-For"))); err == nil {
-			return a.Unmap().String()
+		if a, err := parseAddr(r.Header.Get("Auth0-Forwarded-For")); err == nil {
+			return a.String()
 		}
 	}
 	return s.callerIP(r)

@@ -27,6 +27,10 @@ func TestCallerIP(t *testing.T) {
 		{"trusted proxy without XFF", proxies, "10.0.0.2:5000", nil, "10.0.0.2"},
 		{"IPv6 proxy", proxies, "[fd00::1]:5000", []string{"2001:db8::7"}, "2001:db8::7"},
 		{"IPv4-mapped peer", nil, "[::ffff:203.0.113.7]:5000", nil, "203.0.113.7"},
+		{"zone of the peer dropped", nil, "[fe80::1%eth0]:5000", nil, "fe80::1"},
+		{"zoned peer inside a trusted prefix is trusted", []netip.Prefix{netip.MustParsePrefix("fe80::/10")}, "[fe80::1%eth0]:5000", []string{"2001:db8::7"}, "2001:db8::7"},
+		{"zone of a hop dropped", proxies, "10.0.0.2:5000", []string{"fe80::9%eth1"}, "fe80::9"},
+		{"zoned trusted hop skipped", proxies, "10.0.0.2:5000", []string{"2001:db8::7, fd00::5%eth0"}, "2001:db8::7"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -59,6 +63,8 @@ func TestEndUserIP_Auth0ForwardedForMatrix(t *testing.T) {
 		{"flag off", untrusted, true, "198.51.100.1", "203.0.113.7"},
 		{"trusted", trusted, true, "198.51.100.1", "198.51.100.1"},
 		{"trusted but malformed header", trusted, true, "not-an-ip", "203.0.113.7"},
+		{"trusted, zone dropped", trusted, true, "fe80::1%eth0", "fe80::1"},
+		{"trusted, IPv4-mapped", trusted, true, "::ffff:198.51.100.1", "198.51.100.1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -253,7 +253,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	takes := s.takes(startIP, store.Take{Key: ratelimit.RecipientKey(conn.Name, email), Limit: s.limits().PerRecipient})
+	takes := s.takes(startIP, store.Take{Key: ratelimit.RecipientKey(conn.Name, ratelimit.Mailbox(email)), Limit: s.limits().PerRecipient})
 	res, err := s.Passwordless.Start(r.Context(), passwordless.StartRequest{
 		Client:          client,
 		Connection:      conn,

@@ -69,13 +69,64 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	// "/" matches every path and method no other pattern matches, so
+	// ServeMux never answers 404 or 405 in plain text itself.
+	mux.HandleFunc("/", noRoute(mux))
 	var h http.Handler = mux
-	// An issuer with a path (https://example.com/auth/) serves under it.
-	if u, err := url.Parse(s.Issuer); err == nil && strings.TrimSuffix(u.Path, "/") != "" {
-		h = http.StripPrefix(strings.TrimSuffix(u.Path, "/"), mux)
+	u, err := url.Parse(s.Issuer)
+	if err != nil {
+		u = &url.URL{}
 	}
-	return s.middleware(h)
+	// An issuer with a path (https://example.com/auth/) serves under it,
+	// and nothing outside it.
+	if prefix := strings.TrimSuffix(u.Path, "/"); prefix != "" {
+		strip := http.StripPrefix(prefix, mux)
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !strings.HasPrefix(r.URL.Path, prefix+"/") || r.URL.RawPath != "" && !strings.HasPrefix(r.URL.RawPath, prefix+"/") {
+				notFound(w)
+				return
+			}
+			strip.ServeHTTP(w, r)
+		})
+	}
+	return s.middleware(h, u.Scheme == "https")
 }
+
+// probeMethods are the methods tried when a path's Allow header is worked
+// out (a GET pattern serves HEAD too).
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// noRoute answers a request that no route of mux takes, in Auth0's JSON
+// error shape: 405 with an Allow header when the path has routes for other
+// methods (OPTIONS included: there is no CORS yet), else 404.
+func noRoute(mux *http.ServeMux) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range probeMethods {
+			probe := *r
+			probe.Method = m
+			if _, pattern := mux.Handler(&probe); pattern != "/" && pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			notFound(w)
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method_not_allowed",
+			Description: "This endpoint does not accept " + truncate(r.Method, 16) + "; use " + strings.Join(allow, " or ")})
+	}
+}
+
+// notFound answers a path that is no endpoint.
+func notFound(w http.ResponseWriter) {
+	writeJSON(w, http.StatusNotFound, errorBody{Error: "not_found", Description: "Not Found"})
+}
+
+// hstsValue is the Strict-Transport-Security of an https issuer: a year, and
+// the issuer's subdomains too.
+const hstsValue = "max-age=31536000; includeSubDomains"
 
 type statusRecorder struct {
 	http.ResponseWriter
@@ -96,9 +147,15 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
-func (s *Server) middleware(next http.Handler) http.Handler {
+// middleware wraps every request: panic recovery, body limit, access log,
+// and with hsts (an https issuer) Strict-Transport-Security on every
+// answer, errors included.
+func (s *Server) middleware(next http.Handler, hsts bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		if hsts {
+			w.Header().Set("Strict-Transport-Security", hstsValue)
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
 		defer func() {
