@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -193,6 +194,21 @@ func TestServe_NoArgumentsMakesADevelopmentTenant(t *testing.T) {
 	waitHealthy(t, p2, http.DefaultClient, base)
 	if strings.Contains(p2.stdout.String(), "client_secret") {
 		t.Errorf("credentials printed again on the second start:\n%s", p2.stdout)
+	}
+
+	// OPTIONS * reaches Sesame's handler (net/http would answer it with a
+	// bare 200) and gets Auth0's JSON error shape like any other route
+	// that does not exist.
+	req, _ := http.NewRequest(http.MethodOptions, base, nil)
+	req.URL.Opaque = "*"
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 404 || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") || !strings.Contains(string(b), `"error":"not_found"`) {
+		t.Errorf("OPTIONS *: %d %q %s", res.StatusCode, res.Header.Get("Content-Type"), b)
 	}
 }
 

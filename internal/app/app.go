@@ -292,6 +292,9 @@ func Serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// OPTIONS * reaches the handler too, which answers it in Auth0's
+		// JSON shape like every other unknown route.
+		DisableGeneralOptionsHandler: true,
 	}
 	a.Start()
 	errc := make(chan error, 1)

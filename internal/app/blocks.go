@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sesame-id/sesame/internal/passwordless"
+	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/sms"
 )
 
@@ -61,7 +62,8 @@ func Blocks(ctx context.Context, cfg Config, args []string, stdout io.Writer) er
 }
 
 // NormalizeIdentifier turns what an operator typed into the stored form: a
-// phone number in E.164, else a lower-cased address.
+// phone number in E.164, an IP address as blocks key it (IPv6 by its /64),
+// else a lower-cased address.
 func NormalizeIdentifier(s string) string {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "+") {
@@ -70,8 +72,10 @@ func NormalizeIdentifier(s string) string {
 			return n
 		}
 	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		return a.Unmap().String()
+	if _, err := netip.ParseAddr(s); err == nil {
+		// Counted and blocked as the server keys it: an IPv6 address by
+		// its /64.
+		return ratelimit.AddrKey(s)
 	}
 	return passwordless.NormalizeEmail(s)
 }

@@ -172,6 +172,11 @@ func (s *Server) middleware(next http.Handler, hsts bool) http.Handler {
 			s.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 				"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", s.callerIP(r))
 		}()
+		if r.RequestURI == "*" {
+			// OPTIONS * names no resource; ServeMux would answer a bare 400.
+			notFound(rec)
+			return
+		}
 		next.ServeHTTP(rec, r)
 	})
 }
