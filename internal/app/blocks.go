@@ -61,7 +61,9 @@ func Blocks(ctx context.Context, cfg Config, args []string, stdout io.Writer) er
 }
 
 // NormalizeIdentifier turns what an operator typed into the stored form: a
-// phone number in E.164, else a lower-cased address.
+// phone number in E.164, an IP address, else the address's CanonicalEmail.
+// What has no canonical form is never stored, so it is returned as typed
+// and matches nothing.
 func NormalizeIdentifier(s string) string {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "+") {
@@ -73,5 +75,8 @@ func NormalizeIdentifier(s string) string {
 	if a, err := netip.ParseAddr(s); err == nil {
 		return a.Unmap().String()
 	}
-	return passwordless.NormalizeEmail(s)
+	if email, err := passwordless.CanonicalEmail(s); err == nil {
+		return email
+	}
+	return s
 }
