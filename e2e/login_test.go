@@ -34,10 +34,10 @@ func TestLogin_EmailCodeEndToEnd(t *testing.T) {
 
 	msgs := e.SMTP.Wait(t, 1, 10*time.Second)
 	m := msgs[0]
-	// Sent to the canonical address the start answered, never to the
-	// address as typed.
+	// The mail goes to the identifier the start answered, not to the
+	// input as typed.
 	if len(m.To) != 1 || m.To[0] != "alice@example.com" {
-		t.Errorf("mail to %v", m.To)
+		t.Errorf("mail to %v, want exactly [alice@example.com]", m.To)
 	}
 	if m.Subject != "Your code for Web App" {
 		t.Errorf("subject = %q", m.Subject)

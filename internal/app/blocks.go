@@ -63,7 +63,8 @@ func Blocks(ctx context.Context, cfg Config, args []string, stdout io.Writer) er
 
 // NormalizeIdentifier turns what an operator typed into the stored form: a
 // phone number in E.164, an IP address as blocks key it (IPv6 by its /64),
-// else a lower-cased address.
+// else the address's CanonicalEmail. What has no canonical form is never
+// stored, so it is returned as typed and matches nothing.
 func NormalizeIdentifier(s string) string {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "+") {
@@ -77,5 +78,8 @@ func NormalizeIdentifier(s string) string {
 		// its /64.
 		return ratelimit.AddrKey(s)
 	}
-	return passwordless.NormalizeEmail(s)
+	if email, err := passwordless.CanonicalEmail(s); err == nil {
+		return email
+	}
+	return s
 }

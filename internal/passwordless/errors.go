@@ -1,5 +1,7 @@
 package passwordless
 
+import "errors"
+
 // Error is a domain error that carries Auth0's error code and description,
 // so the HTTP layer can render it without matching strings.
 type Error struct {
@@ -20,8 +22,20 @@ const (
 	DescSignupDisabled = "Public signup is disabled"
 )
 
+// BadEmail is the answer of /passwordless/start to an address that
+// CanonicalEmail refuses: Auth0's code and message, with the reason in
+// words (never the offending characters raw).
+func BadEmail(err error) *Error {
+	if errors.Is(err, ErrEmailMissing) {
+		return errorf(CodeBadEmail, "Missing required property: email")
+	}
+	return errorf(CodeBadEmail, "Object didn't pass validation for format email: "+err.Error())
+}
+
 // Error codes.
 const (
+	// CodeBadEmail is an address /passwordless/start refuses (HTTP 400).
+	CodeBadEmail     = "bad.email"
 	CodeInvalidGrant = "invalid_grant"
 	CodeAccessDenied = "access_denied"
 	// CodeTooManyAttempts is the brute-force block (HTTP 429).

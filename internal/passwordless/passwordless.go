@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net/mail"
 	"net/url"
 	"strings"
 	"time"
@@ -116,7 +115,7 @@ type StartRequest struct {
 	Client          *tenant.Client
 	Connection      *tenant.Connection
 	EmailProvider   *tenant.EmailProvider
-	Email           string // as given; normalised here
+	Email           string // as given; Start delivers only to its CanonicalEmail
 	PhoneNumber     string // E.164, for sms connections
 	IP, UserAgent   string // of the caller, for the SMS gateway's forward_req_info
 	Send            string // code, link, link_ios or link_android
@@ -149,23 +148,6 @@ type StartResult struct {
 	Buckets []store.Bucket
 }
 
-// NormalizeEmail trims an address and folds it to lower case: addresses are
-// compared case-insensitively everywhere.
-func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-// ValidEmail reports whether s (already normalised) is a bare address.
-func ValidEmail(s string) bool {
-	if s == "" || len(s) > 254 || strings.ContainsAny(s, " \t\r\n<>\"") {
-		return false
-	}
-	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Name != "" || !strings.EqualFold(addr.Address, s) {
-		return false
-	}
-	at := strings.LastIndexByte(s, '@')
-	return at > 0 && at < len(s)-1
-}
-
 // Start makes a new code for the address, kills the older ones and queues the
 // email, all in one store transaction. With disable_signup and an unknown
 // address it queues a suppressed message that is never sent, so that the
@@ -173,9 +155,14 @@ func ValidEmail(s string) bool {
 func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, error) {
 	now := s.Now()
 	conn := req.Connection
-	identifier := NormalizeEmail(req.Email)
-	if conn.Strategy == "sms" {
-		identifier = req.PhoneNumber
+	identifier := req.PhoneNumber
+	if conn.Strategy != "sms" {
+		// The identifier is the one address the message may go to.
+		email, err := CanonicalEmail(req.Email)
+		if err != nil {
+			return StartResult{}, BadEmail(err)
+		}
+		identifier = email
 	}
 	id, err := NewObjectID()
 	if err != nil {
@@ -249,6 +236,7 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, err
 	if err != nil {
 		return StartResult{}, fmt.Errorf("render email: %w", err)
 	}
+	// Exactly the identifier the code logs into, never the input.
 	email.To = identifier
 	payload, err := s.Sealer.Seal(email)
 	if err != nil {
@@ -331,9 +319,9 @@ func (s *Service) startSMS(ctx context.Context, req StartRequest, code store.Cod
 	return res, nil
 }
 
-// Identifier normalises what a user typed for a connection: a trimmed,
-// lower-cased address for email, an E.164 number for sms. It reports false
-// for a value that can never match a code.
+// Identifier normalises what a user typed for a connection: its
+// CanonicalEmail for email, an E.164 number for sms. It reports false for a
+// value that can never match a code.
 func Identifier(conn *tenant.Connection, raw string) (string, bool) {
 	if conn.Strategy == "sms" {
 		n, err := sms.NormalizePhone(raw)
@@ -342,8 +330,8 @@ func Identifier(conn *tenant.Connection, raw string) (string, bool) {
 		}
 		return n, true
 	}
-	id := NormalizeEmail(raw)
-	return id, id != ""
+	id, err := CanonicalEmail(raw)
+	return id, err == nil
 }
 
 // VerifyRequest is a code presented for login.

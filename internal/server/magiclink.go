@@ -68,6 +68,13 @@ func (s *Server) linkParams(t *tenant.Tenant, client *tenant.Client, conn *tenan
 	return q, nil
 }
 
+// isCanonicalEmail reports whether s is its own CanonicalEmail, as the
+// address in every link Sesame makes is.
+func isCanonicalEmail(s string) bool {
+	c, err := passwordless.CanonicalEmail(s)
+	return err == nil && c == s
+}
+
 func authParamsError(err error) error {
 	var oe *oauth.Error
 	if errors.As(err, &oe) {
@@ -107,7 +114,7 @@ func (s *Server) handleVerifyRedirectGet(w http.ResponseWriter, r *http.Request)
 	renderPage(w, http.StatusOK, confirmPage, confirmData{
 		Action:      s.Issuer + passwordless.VerifyRedirectPath,
 		Application: client.Name,
-		Identifier:  q.Get("email"),
+		Identifier:  q.Get("email"), // canonical: linkContext checked it
 		Fields:      hidden,
 	})
 }
@@ -140,6 +147,14 @@ func (s *Server) linkContext(w http.ResponseWriter, t *tenant.Tenant, q url.Valu
 	conn := t.Connection(q.Get("connection"))
 	if conn == nil || conn.Strategy != "email" || !conn.EnabledFor(client.ClientID) {
 		renderError(w, http.StatusBadRequest, "This link is not valid: its connection does not exist or is not enabled for the application.")
+		return nil, nil, oauth.AuthRequest{}, false
+	}
+	// The confirmation page shows this address, and the user decides from
+	// it: only the canonical identifier a link was made for is shown or
+	// checked, never a variant (a bidi override can make one address read
+	// as another).
+	if email := q.Get("email"); len(q["email"]) != 1 || !isCanonicalEmail(email) {
+		renderError(w, http.StatusBadRequest, "This link is not valid: its email address is not one Sesame sends links to.")
 		return nil, nil, oauth.AuthRequest{}, false
 	}
 	ar := oauth.AuthRequestFromValues(q)

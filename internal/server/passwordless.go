@@ -228,13 +228,11 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	email := passwordless.NormalizeEmail(req.Email)
-	if email == "" {
-		fail(startError("bad.email", "Missing required property: email"))
-		return
-	}
-	if !passwordless.ValidEmail(email) {
-		fail(startError("bad.email", "Object didn't pass validation for format email: "+truncate(req.Email, 254)))
+	// Canonicalised once, here: the link, the rate limit, the stored code
+	// and the message all use this one identifier.
+	email, err := passwordless.CanonicalEmail(req.Email)
+	if err != nil {
+		fail(passwordless.BadEmail(err))
 		return
 	}
 	send := req.Send
@@ -258,7 +256,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		Client:          client,
 		Connection:      conn,
 		EmailProvider:   t.EmailProvider,
-		Email:           req.Email,
+		Email:           email,
 		Send:            send,
 		AuthParams:      req.AuthParams,
 		RequestLanguage: requestLanguage(r),
