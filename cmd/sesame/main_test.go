@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -524,16 +525,27 @@ func TestBlocks_ListAndClear(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	for _, b := range []store.Block{
-		{ID: "b1", Connection: "email", Identifier: "victim@example.com", IP: "198.51.100.1", Reason: "limit_wc", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
-		{ID: "b2", Connection: "sms", Identifier: "+16502530000", Reason: "limit_wc", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
-		{ID: "b3", IP: "203.0.113.9", Reason: "limit_mu", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
-		{ID: "b4", Connection: "email", Identifier: "old@example.com", Reason: "limit_wc", CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)},
-	} {
-		if err := st.CreateBlock(ctx, b); err != nil {
+	// Blocks come of wrong guesses, as on a running server.
+	n := 0
+	block := func(connection, identifier string, at time.Time, g store.Guard) {
+		t.Helper()
+		n++
+		id := fmt.Sprint("c", n)
+		if _, err := st.CreateCode(ctx, store.Code{ID: id, Connection: connection, Identifier: identifier, CodeHMAC: []byte("right"),
+			ClientID: "app", Send: "code", CreatedAt: at, ExpiresAt: at.Add(time.Hour), MaxTries: 3}, nil); err != nil {
 			t.Fatal(err)
 		}
+		g.Protect = true
+		g.NewID = func() (string, error) { return id + "-block", nil }
+		res, err := st.GuessCode(ctx, connection, identifier, []byte("wrong"), at, true, g)
+		if !errors.Is(err, store.ErrCodeWrong) || len(res.NewBlocks) != 1 {
+			t.Fatalf("wrong guess: %+v, %v; want one block", res.NewBlocks, err)
+		}
 	}
+	block("email", "victim@example.com", now, store.Guard{IP: "198.51.100.1", PairThreshold: 1, PairBlock: time.Hour})
+	block("sms", "+16502530000", now, store.Guard{IP: "198.51.100.2", AccountThreshold: 1, AccountWindow: time.Hour})
+	block("email", "someone@example.com", now, store.Guard{IP: "203.0.113.9", IPThreshold: 1, IPWindow: time.Hour})
+	block("email", "old@example.com", now.Add(-2*time.Hour), store.Guard{IP: "198.51.100.3", PairThreshold: 1, PairBlock: time.Hour})
 	st.Close()
 
 	out := sesame("blocks", "list", "--database", db)

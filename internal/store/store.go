@@ -73,33 +73,28 @@ type Store interface {
 	// ErrRateLimited. The buckets are returned in the order of takes, as
 	// TakeTokens returns them.
 	CreateCode(ctx context.Context, code Code, msg *OutboxMessage, takes ...Take) ([]Bucket, error)
-	// VerifyCode checks codeHMAC against the live code for connection and
-	// identifier at time now, atomically. On success the code is consumed
-	// and returned. Otherwise it returns ErrCodeNotFound, ErrCodeExpired,
-	// ErrAttemptsExceeded (the code had no tries left), ErrCodeStale (the
-	// value matches a code that was used or replaced; nothing is counted)
-	// or ErrCodeWrong (one try was used up).
-	VerifyCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time) (Code, error)
-	// CheckCode is VerifyCode without consuming a correct code: a wrong
-	// value still uses up one try.
-	CheckCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time) (Code, error)
-	// GuessCode is VerifyCode (consume) or CheckCode under brute-force
-	// protection, all in one transaction, so that no guess can slip past a
-	// block that an earlier guess created: a block in force for the
-	// identifier from g.IP or account-wide refuses the guess with
-	// ErrBlocked before the code is looked at (the result's Block says
-	// which); a success resets the pair's consecutive failures; an
-	// ErrCodeWrong is counted, and when it brings the pair to
-	// g.PairThreshold the pair is blocked for g.PairBlock (and its count
-	// starts again), and when it brings the identifier's failures within
-	// g.AccountWindow to g.AccountThreshold the identifier is blocked from
-	// every ip until the oldest of those failures leaves the window, and
-	// when it brings g.IP's failures on any identifier and connection
-	// within g.IPWindow to g.IPThreshold that ip is blocked from every
-	// identifier the same way (suspicious-IP throttling). The blocks it
-	// creates are returned in NewBlocks. A zero threshold disables that
-	// rule. A match that g.Accept refuses returns Accept's error and
-	// changes nothing but the taken tokens.
+	// GuessCode checks codeHMAC against the live code for connection and
+	// identifier at now, and with consume set uses a right code up, all in
+	// one transaction, so that no guess can slip past a block that an
+	// earlier guess created. Its outcomes (JudgeGuess says which, and in
+	// what order): success, with the code in Guessed.Code; ErrCodeNotFound,
+	// ErrCodeExpired, ErrAttemptsExceeded (the code had no tries left),
+	// ErrCodeStale (the value matches a code that was used or replaced;
+	// nothing is counted) or ErrCodeWrong (one try was used up).
+	//
+	// First, with g.Takes, a token is taken from each bucket (as
+	// TakeTokens); an empty one refuses with ErrRateLimited and nothing
+	// else happens. With g.Protect, a block in force for the identifier
+	// from g.IP, account-wide, or of g.IP on every identifier refuses the
+	// guess with ErrBlocked before the code is looked at (Guessed.Block is
+	// the one Strongest picks). After the code was judged, Guard.Effects
+	// says whether to clear the pair's consecutive failures or count a
+	// failure; a counted one is recorded (a row in the rolling window and
+	// one more consecutive failure of the pair) and Guard.Penalize, given
+	// what was counted, says which blocks to create (returned in
+	// NewBlocks, with IDs from g.NewID) and whether the pair starts
+	// counting again. A match that g.Accept refuses returns Accept's error
+	// and changes nothing but the taken tokens.
 	GuessCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, g Guard) (Guessed, error)
 
 	// ClaimOutbox leases up to limit messages that are due at now for
@@ -170,26 +165,6 @@ type Store interface {
 	// ErrRateLimited.
 	TakeTokens(ctx context.Context, takes []Take, now time.Time) ([]Bucket, error)
 
-	// RecordFailure, ResetFailures and ActiveBlock are the steps GuessCode
-	// takes in one transaction, kept for the conformance suite and
-	// operators' tools; the service calls GuessCode, as separate calls
-	// would let guesses slip past a block in the making.
-	//
-	// RecordFailure counts one failed code verification (a wrong guess at a
-	// live code) for identifier on connection from ip at now. It returns
-	// the consecutive failures of the (connection, identifier, ip) pair and
-	// the failures of (connection, identifier) from any ip within window
-	// before now.
-	RecordFailure(ctx context.Context, connection, identifier, ip string, now time.Time, window time.Duration) (pair, account int, err error)
-	// ResetFailures clears the consecutive failures of one pair (after a
-	// successful login from that ip).
-	ResetFailures(ctx context.Context, connection, identifier, ip string) error
-	// CreateBlock stores a block.
-	CreateBlock(ctx context.Context, b Block) error
-	// ActiveBlock returns a block in force at now for identifier on
-	// connection, either for this ip or account-wide (IP empty); the
-	// account-wide one first. ErrNotFound when there is none.
-	ActiveBlock(ctx context.Context, connection, identifier, ip string, now time.Time) (Block, error)
 	// Blocks lists the blocks in force at now, newest first.
 	Blocks(ctx context.Context, now time.Time) ([]Block, error)
 	// ClearBlocks deletes every block of identifier (any connection, any

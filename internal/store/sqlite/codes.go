@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/subtle"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -55,49 +54,10 @@ func (s *Store) CreateCode(ctx context.Context, code store.Code, msg *store.Outb
 	return bs, nil
 }
 
-// VerifyCode checks codeHMAC against the live code and consumes it on
-// success.
-func (s *Store) VerifyCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time) (store.Code, error) {
-	return s.checkCode(ctx, connection, identifier, codeHMAC, now, true)
-}
-
-// CheckCode checks codeHMAC against the live code without consuming it.
-func (s *Store) CheckCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time) (store.Code, error) {
-	return s.checkCode(ctx, connection, identifier, codeHMAC, now, false)
-}
-
-// checkCode is VerifyCode and CheckCode. The comparison happens in Go,
-// constant-time, inside the immediate transaction that also counts the try
-// or consumes the code. The outcomes, in order of precedence:
-//
-//	live code, tries used up               -> ErrAttemptsExceeded
-//	value is not the live code's but matches
-//	  a used or replaced code              -> ErrCodeStale (not counted)
-//	live code expired (now >= ExpiresAt)   -> ErrCodeExpired (not counted)
-//	value matches                          -> success (consumed if consume)
-//	otherwise                              -> ErrCodeWrong (one try used)
-//	no live code: stale match              -> ErrCodeStale, else ErrCodeNotFound
-func (s *Store) checkCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time, consume bool) (store.Code, error) {
-	var (
-		result  store.Code
-		outcome error
-	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		var err error
-		result, outcome, err = checkCodeTx(ctx, tx, connection, identifier, codeHMAC, now, consume, nil)
-		return err
-	})
-	if err != nil {
-		return store.Code{}, fmt.Errorf("sqlite: verify code: %w", err)
-	}
-	if outcome != nil {
-		return store.Code{}, outcome
-	}
-	return result, nil
-}
-
-// checkCodeTx is checkCode inside tx. It returns the code on success, else
-// the outcome; err is a database failure.
+// checkCodeTx reads the live code and whether codeHMAC is a used or replaced
+// one, lets store.JudgeGuess decide, and consumes the code or uses up a try
+// as it says. It returns the code on success, else the outcome; err is a
+// database failure.
 // A match that accept (when not nil) refuses is returned as accept's error,
 // consumed and counted nothing.
 func checkCodeTx(ctx context.Context, tx *sql.Tx, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, accept func(store.Code) error) (result store.Code, outcome, err error) {
@@ -129,21 +89,9 @@ func checkCodeTx(ctx context.Context, tx *sql.Tx, connection, identifier string,
 		return store.Code{}, nil, err
 	}
 
-	if live == nil {
-		if staleMatch {
-			return store.Code{}, store.ErrCodeStale, nil
-		}
-		return store.Code{}, store.ErrCodeNotFound, nil
-	}
-	match := subtle.ConstantTimeCompare(live.CodeHMAC, codeHMAC) == 1
-	switch {
-	case live.Attempts >= live.MaxTries:
-		return store.Code{}, store.ErrAttemptsExceeded, nil
-	case !match && staleMatch:
-		return store.Code{}, store.ErrCodeStale, nil
-	case !now.Before(live.ExpiresAt):
-		return store.Code{}, store.ErrCodeExpired, nil
-	case match:
+	outcome = store.JudgeGuess(live, codeHMAC, staleMatch, now)
+	switch outcome {
+	case nil:
 		if accept != nil {
 			if err := accept(*live); err != nil {
 				return store.Code{}, err, nil
@@ -155,10 +103,10 @@ func checkCodeTx(ctx context.Context, tx *sql.Tx, connection, identifier string,
 			}
 		}
 		return *live, nil, nil
-	default:
+	case store.ErrCodeWrong:
 		if _, err := tx.ExecContext(ctx, `UPDATE codes SET attempts = attempts + 1 WHERE seq = ?`, liveSeq); err != nil {
 			return store.Code{}, nil, err
 		}
-		return store.Code{}, store.ErrCodeWrong, nil
 	}
+	return store.Code{}, outcome, nil
 }

@@ -43,23 +43,25 @@ func createCode(t *testing.T, st store.Store, c store.Code, msg *store.OutboxMes
 	}
 }
 
-// verify calls VerifyCode and checks the error.
+// verify calls GuessCode without protection, consuming a right value, and
+// checks the error.
 func verify(t *testing.T, st store.Store, connection, identifier, value string, now time.Time, want error) store.Code {
 	t.Helper()
-	got, err := st.VerifyCode(ctx(t), connection, identifier, mac(value), now)
+	res, err := st.GuessCode(ctx(t), connection, identifier, mac(value), now, true, store.Guard{})
 	if !errors.Is(err, want) {
-		t.Fatalf("VerifyCode(%s, %s, %q) = %v, want %v", connection, identifier, value, err, want)
+		t.Fatalf("GuessCode(%s, %s, %q) = %v, want %v", connection, identifier, value, err, want)
 	}
-	return got
+	return res.Code
 }
 
+// check is verify without consuming a right value.
 func check(t *testing.T, st store.Store, connection, identifier, value string, now time.Time, want error) store.Code {
 	t.Helper()
-	got, err := st.CheckCode(ctx(t), connection, identifier, mac(value), now)
+	res, err := st.GuessCode(ctx(t), connection, identifier, mac(value), now, false, store.Guard{})
 	if !errors.Is(err, want) {
-		t.Fatalf("CheckCode(%s, %s, %q) = %v, want %v", connection, identifier, value, err, want)
+		t.Fatalf("GuessCode(%s, %s, %q, check) = %v, want %v", connection, identifier, value, err, want)
 	}
-	return got
+	return res.Code
 }
 
 func checkAttempts(t *testing.T, got store.Code, want int) {
@@ -218,7 +220,7 @@ var codeTests = []test{
 		createCode(t, st, newCode("c1", "email", "a@example.com", "123456", t0), nil)
 		errs := make([]error, workers)
 		parallel(workers, func(i int) {
-			_, errs[i] = st.VerifyCode(ctx(t), "email", "a@example.com", mac("123456"), t0)
+			_, errs[i] = st.GuessCode(ctx(t), "email", "a@example.com", mac("123456"), t0, true, store.Guard{})
 		})
 		wins := 0
 		for i, err := range errs {
@@ -227,7 +229,7 @@ var codeTests = []test{
 				wins++
 			case errors.Is(err, store.ErrCodeStale):
 			default:
-				t.Errorf("VerifyCode %d = %v, want success or ErrCodeStale", i, err)
+				t.Errorf("GuessCode %d = %v, want success or ErrCodeStale", i, err)
 			}
 		}
 		if wins != 1 {
@@ -239,7 +241,7 @@ var codeTests = []test{
 		createCode(t, st, newCode("c1", "email", "a@example.com", "123456", t0), nil)
 		errs := make([]error, workers)
 		parallel(workers, func(i int) {
-			_, errs[i] = st.VerifyCode(ctx(t), "email", "a@example.com", mac(fmt.Sprintf("wrong-%d", i)), t0)
+			_, errs[i] = st.GuessCode(ctx(t), "email", "a@example.com", mac(fmt.Sprintf("wrong-%d", i)), t0, true, store.Guard{})
 		})
 		wrong := 0
 		for i, err := range errs {
@@ -248,7 +250,7 @@ var codeTests = []test{
 				wrong++
 			case errors.Is(err, store.ErrAttemptsExceeded):
 			default:
-				t.Errorf("VerifyCode %d = %v, want ErrCodeWrong or ErrAttemptsExceeded", i, err)
+				t.Errorf("GuessCode %d = %v, want ErrCodeWrong or ErrAttemptsExceeded", i, err)
 			}
 		}
 		if wrong != 3 {

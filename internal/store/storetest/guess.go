@@ -224,16 +224,16 @@ var guessTests = []test{
 	{"UnprotectedGuessesAreNeitherBlockedNorCounted", func(t *testing.T, s *suite) {
 		st := s.open(t)
 		g := guard("192.0.2.1", 1, 1, 1)
-		createBlock(t, st, newBlock("b1", "a@example.com", "192.0.2.1", t0))
-		g.Protect = false
 		createCode(t, st, manyTries("c1", "a@example.com", t0), nil)
+		guess(t, st, "a@example.com", "000000", t0, g, store.ErrCodeWrong) // blocks the pair and the account
+		g.Protect = false
 		for range 3 {
 			if res := guess(t, st, "a@example.com", "000000", t0, g, store.ErrCodeWrong); len(res.NewBlocks) != 0 {
 				t.Fatalf("an unprotected guess created %+v", res.NewBlocks)
 			}
 		}
 		guess(t, st, "a@example.com", "123456", t0, g, nil)
-		checkBlocks(t, st, t0, "b1")
+		checkBlocks(t, st, t0, "192.0.2.1-g3", "192.0.2.1-g2", "192.0.2.1-g1")
 	}},
 	{"ACheckDoesNotConsume", func(t *testing.T, s *suite) {
 		st := s.open(t)

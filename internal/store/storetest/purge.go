@@ -195,27 +195,50 @@ var purgeTests = []test{
 	{"FailuresGo30DaysOnAndIdlePairCountersWithThem", func(t *testing.T, s *suite) {
 		st := s.open(t)
 		wide := retention + 24*time.Hour // sees every row still stored
-		fail(t, st, "email", "a@example.com", "192.0.2.1", t0, wide, 1, 1)
-		fail(t, st, "email", "b@example.com", "192.0.2.1", t0, wide, 1, 1)
+		for _, id := range []string{"a@example.com", "b@example.com", "c@example.com", "d@example.com"} {
+			liveCode(t, st, "email", id, t0)
+		}
+		account := func(name string) store.Guard { return accountGuard(name, "192.0.2.1", 2, wide) }
+		// Failure rows: c's, 30 days less a millisecond old, still count;
+		// a's, 30 days old, are gone.
+		wrongGuess(t, st, "email", "a@example.com", t0, account("a"))
+		wrongGuess(t, st, "email", "c@example.com", t0, account("c"))
 		purge(t, st, t0.Add(retention-time.Millisecond))
-		fail(t, st, "email", "a@example.com", "192.0.2.1", t0.Add(retention-time.Millisecond), wide, 2, 2)
+		if ids := wrongGuess(t, st, "email", "c@example.com", t0.Add(retention-time.Millisecond), account("c")); len(ids) != 1 {
+			t.Errorf("a failure was purged before 30 days: %v", ids)
+		}
 		purge(t, st, t0.Add(retention))
-		// a's failure at t0 is gone, but its pair counter is in use; b's
-		// counter has been idle for 30 days and is gone.
-		fail(t, st, "email", "a@example.com", "192.0.2.1", t0.Add(retention), wide, 3, 2)
-		fail(t, st, "email", "b@example.com", "192.0.2.1", t0.Add(retention), wide, 1, 1)
+		if ids := wrongGuess(t, st, "email", "a@example.com", t0.Add(retention), account("a")); len(ids) != 0 {
+			t.Errorf("a 30-day-old failure still counts: %v", ids)
+		}
+		// Pair counters: d's is in use and stays; b's has been idle for 30
+		// days and goes.
+		pair := func(name string) store.Guard { return pairGuard(name, "192.0.2.2", 3) }
+		wrongGuess(t, st, "email", "b@example.com", t0, pair("b"))
+		wrongGuess(t, st, "email", "b@example.com", t0, pair("b"))
+		wrongGuess(t, st, "email", "d@example.com", t0, pair("d"))
+		wrongGuess(t, st, "email", "d@example.com", t0.Add(retention-time.Millisecond), pair("d"))
+		purge(t, st, t0.Add(retention))
+		if ids := wrongGuess(t, st, "email", "d@example.com", t0.Add(retention), pair("d")); len(ids) != 1 {
+			t.Errorf("a pair counter in use was purged: %v", ids)
+		}
+		if ids := wrongGuess(t, st, "email", "b@example.com", t0.Add(retention), pair("b")); len(ids) != 0 {
+			t.Errorf("an idle pair counter survived 30 days: %v", ids)
+		}
 	}},
 	{"BlocksGoAtExpiry", func(t *testing.T, s *suite) {
 		st := s.open(t)
-		createBlock(t, st, newBlock("short", "a@example.com", "192.0.2.1", t0))
-		long := newBlock("long", "a@example.com", "", t0)
-		long.ExpiresAt = t0.Add(30 * 24 * time.Hour)
-		createBlock(t, st, long)
+		liveCode(t, st, "email", "a@example.com", t0)
+		liveCode(t, st, "email", "b@example.com", t0)
+		wrongGuess(t, st, "email", "a@example.com", t0, pairGuard("short", "192.0.2.1", 1))
+		long := pairGuard("long", "192.0.2.1", 1)
+		long.PairBlock = 30 * 24 * time.Hour
+		wrongGuess(t, st, "email", "b@example.com", t0, long)
 		// Listed at t0, so that only a deleted block is missing.
 		purge(t, st, t0.Add(blockLifetime-time.Millisecond))
-		checkBlocks(t, st, t0, "long", "short")
+		checkBlocks(t, st, t0, "long-1", "short-1")
 		purge(t, st, t0.Add(blockLifetime))
-		checkBlocks(t, st, t0, "long")
+		checkBlocks(t, st, t0, "long-1")
 	}},
 	{"EventsGoAfter30Days", func(t *testing.T, s *suite) {
 		st := s.open(t)

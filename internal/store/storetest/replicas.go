@@ -117,15 +117,15 @@ func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Sto
 		}
 	})
 
-	t.Run("VerifyCodeConsumesOnceAcrossReplicas", func(t *testing.T) {
+	t.Run("GuessCodeConsumesOnceAcrossReplicas", func(t *testing.T) {
 		sts := open(t)
 		createCode(t, sts[0], newCode("c1", "email", "a@example.com", "123456", t0), nil)
 		createCode(t, sts[0], newCode("c2", "email", "b@example.com", "123456", t0), nil)
 		right := make([]error, workers)
 		wrong := make([]error, workers)
 		parallel(workers, func(i int) {
-			_, right[i] = on(sts, i).VerifyCode(ctx(t), "email", "a@example.com", mac("123456"), t0)
-			_, wrong[i] = on(sts, i+1).VerifyCode(ctx(t), "email", "b@example.com", mac(fmt.Sprint("wrong-", i)), t0)
+			_, right[i] = on(sts, i).GuessCode(ctx(t), "email", "a@example.com", mac("123456"), t0, true, store.Guard{})
+			_, wrong[i] = on(sts, i+1).GuessCode(ctx(t), "email", "b@example.com", mac(fmt.Sprint("wrong-", i)), t0, true, store.Guard{})
 		})
 		wins, counted := 0, 0
 		for i := range workers {
@@ -284,21 +284,33 @@ func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Sto
 
 	t.Run("FailuresAndBlocksAreSharedAcrossReplicas", func(t *testing.T) {
 		sts := open(t)
-		pairs := make([]int, workers)
-		accounts := make([]int, workers)
+		liveCode(t, sts[0], "email", "a@example.com", t0)
+		g := pairGuard("r", "192.0.2.1", workers)
+		created := make([]int, workers)
 		errs := make([]error, workers)
 		parallel(workers, func(i int) {
-			pairs[i], accounts[i], errs[i] = on(sts, i).RecordFailure(ctx(t), "email", "a@example.com", "192.0.2.1", t0, failureWindow)
+			var res store.Guessed
+			res, errs[i] = on(sts, i).GuessCode(ctx(t), "email", "a@example.com", mac(fmt.Sprint("wrong-r", i)), t0, true, g)
+			created[i] = len(res.NewBlocks)
 		})
-		checkCountedOnce(t, pairs, accounts, errs)
-
-		createBlock(t, sts[0], newBlock("b1", "a@example.com", "192.0.2.1", t0))
-		activeBlock(t, sts[1], "email", "a@example.com", "192.0.2.1", t0, "b1")
+		blocks := 0
+		for i, err := range errs {
+			if !errors.Is(err, store.ErrCodeWrong) {
+				t.Fatalf("guess %d = %v", i, err)
+			}
+			blocks += created[i]
+		}
+		if blocks != 1 {
+			t.Fatalf("%d failures over %d replicas created %d pair blocks, want exactly 1", workers, len(sts), blocks)
+		}
+		wantRefusedBy(t, sts[1], "email", "a@example.com", "192.0.2.1", t0, "r-1")
 		if n, err := sts[2].ClearBlocks(ctx(t), "a@example.com"); err != nil || n != 1 {
 			t.Fatalf("ClearBlocks on another replica = %d, %v; want 1, nil", n, err)
 		}
-		activeBlock(t, sts[3], "email", "a@example.com", "192.0.2.1", t0, "")
-		fail(t, sts[0], "email", "a@example.com", "192.0.2.1", t0, failureWindow, 1, 1)
+		wantRefusedBy(t, sts[3], "email", "a@example.com", "192.0.2.1", t0, "")
+		if ids := wrongGuess(t, sts[0], "email", "a@example.com", t0, pairGuard("s", "192.0.2.1", 2)); len(ids) != 0 {
+			t.Errorf("the cleared counters still count on another replica: %v", ids)
+		}
 	})
 
 	t.Run("GuessesCannotOutrunTheLockoutAcrossReplicas", func(t *testing.T) {
