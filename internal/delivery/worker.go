@@ -22,6 +22,13 @@ const (
 	KindSuppressed = "suppressed"
 )
 
+// Outbox is the part of the store the worker uses.
+type Outbox interface {
+	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.OutboxMessage, error)
+	CompleteOutbox(ctx context.Context, id string, now time.Time) error
+	RetryOutbox(ctx context.Context, id string, lastErr string, next time.Time, giveUp bool) error
+}
+
 // Worker delivers the messages queued in the store's outbox. Several
 // workers (one per replica) may run against one database: ClaimOutbox
 // leases each message to one of them.
@@ -29,7 +36,7 @@ const (
 // Delivery is at least once: a message whose send succeeded but whose
 // completion could not be recorded is sent again after its lease expires.
 type Worker struct {
-	Store  store.Store
+	Store  Outbox
 	Sealer *Sealer
 	// Sender is asked for the current sender once per batch, so that a
 	// tenant reload can swap the email provider under a running worker.

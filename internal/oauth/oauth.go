@@ -39,10 +39,23 @@ const (
 // permissions.
 var OIDCScopes = []string{"openid", "profile", "email", "phone", "address", "offline_access"}
 
+// Store is the part of the store the grants and authorization requests use.
+type Store interface {
+	CreateAuthCode(ctx context.Context, c store.AuthCode) error
+	RedeemAuthCode(ctx context.Context, hash []byte, now time.Time) (store.AuthCode, error)
+	CreateRefreshToken(ctx context.Context, t store.RefreshToken) error
+	UseRefreshToken(ctx context.Context, hash []byte, now time.Time, rotate bool, leeway time.Duration, next *store.RefreshToken) (store.RefreshToken, error)
+	RefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error)
+	RevokeRefreshToken(ctx context.Context, hash []byte, clientID string, now time.Time) error
+	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error
+	User(ctx context.Context, userID string) (store.User, error)
+	CreateSession(ctx context.Context, s store.Session) error
+}
+
 // Server issues tokens.
 type Server struct {
 	Issuer       string // public URL with a trailing slash
-	Store        store.Store
+	Store        Store
 	Keys         *token.Keys
 	Passwordless *passwordless.Service
 	Now          func() time.Time

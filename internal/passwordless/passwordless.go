@@ -28,10 +28,19 @@ import (
 // MaxTries is how many wrong guesses a code survives.
 const MaxTries = 3
 
+// Store is the part of the store the service uses.
+type Store interface {
+	CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage, takes ...store.Take) ([]store.Bucket, error)
+	GuessCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, g store.Guard) (store.Guessed, error)
+	TakeTokens(ctx context.Context, takes []store.Take, now time.Time) ([]store.Bucket, error)
+	UserByIdentifier(ctx context.Context, connection, identifier string) (store.User, error)
+	LoginUser(ctx context.Context, u store.User, allowSignup bool) (store.User, bool, error)
+}
+
 // Service runs passwordless transactions.
 type Service struct {
 	Issuer  string // public URL with a trailing slash; magic links point here
-	Store   store.Store
+	Store   Store
 	HMACKey []byte // from the store; never logged
 	Sealer  *delivery.Sealer
 	SMS     sms.Config // Twilio API URL, gateway timeout

@@ -54,9 +54,14 @@ func ParseLimit(s string) (store.Limit, error) {
 // FormatLimit writes a limit the way ParseLimit reads it.
 func FormatLimit(l store.Limit) string { return strconv.Itoa(l.Burst) + "/" + l.Per.String() }
 
+// Buckets is the part of the store the limiter uses.
+type Buckets interface {
+	TakeTokens(ctx context.Context, takes []store.Take, now time.Time) ([]store.Bucket, error)
+}
+
 // Limiter takes tokens from the store's buckets.
 type Limiter struct {
-	Store    store.Store
+	Store    Buckets
 	Settings Settings
 }
 

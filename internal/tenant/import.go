@@ -46,7 +46,7 @@ func (c Credentials) LogValue() slog.Value {
 // a0deploy keeps them unless AUTH0_ALLOW_DELETE is set. A client without
 // client_secret keeps its stored secret; a connection without
 // enabled_clients keeps the clients it is enabled for.
-func Import(ctx context.Context, st store.Store, f *File, now time.Time) ([]Credentials, error) {
+func Import(ctx context.Context, st Repository, f *File, now time.Time) ([]Credentials, error) {
 	var creds []Credentials
 	err := st.UpdateTenant(ctx, func(state *store.TenantState) error {
 		var err error
@@ -62,7 +62,7 @@ func Import(ctx context.Context, st store.Store, f *File, now time.Time) ([]Cred
 // ImportIfEmpty imports f only when the store holds no client at all (the
 // development tenant), deciding inside the transaction. It reports whether
 // it imported.
-func ImportIfEmpty(ctx context.Context, st store.Store, f *File, now time.Time) ([]Credentials, bool, error) {
+func ImportIfEmpty(ctx context.Context, st Repository, f *File, now time.Time) ([]Credentials, bool, error) {
 	var creds []Credentials
 	var done bool
 	err := st.UpdateTenant(ctx, func(state *store.TenantState) error {

@@ -11,8 +11,14 @@ import (
 	"github.com/sesame-id/sesame/internal/store"
 )
 
+// Repository is the part of the store that keeps the tenant.
+type Repository interface {
+	UpdateTenant(ctx context.Context, fn func(*store.TenantState) error) error
+	Tenant(ctx context.Context) (store.TenantState, error)
+}
+
 // FromStore reads the stored tenant, with Auth0's defaults applied.
-func FromStore(ctx context.Context, st store.Store) (*Tenant, error) {
+func FromStore(ctx context.Context, st Repository) (*Tenant, error) {
 	state, err := st.Tenant(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read tenant: %w", err)
