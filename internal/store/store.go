@@ -30,6 +30,13 @@ var (
 	// written.
 	ErrRateLimited = errors.New("store: rate limited")
 
+	// ErrUnavailable: the database cannot be reached or is locked right
+	// now (a lost connection, a pool that cannot connect, SQLite's
+	// "database is locked"), so nothing was done; the same call may
+	// succeed later. Backends wrap such failures in it, and the HTTP layer
+	// answers 503.
+	ErrUnavailable = errors.New("store: database unavailable")
+
 	// Outcomes of refresh token operations.
 	ErrTokenRevoked = errors.New("store: refresh token revoked")
 	ErrTokenReused  = errors.New("store: rotated refresh token reused")
