@@ -170,7 +170,8 @@ func (a *App) init(ctx context.Context) error {
 		return nil
 	}
 	a.Server = &server.Server{Issuer: cfg.Issuer, Keys: keys, Logger: a.Logger, Now: now, TrustedProxies: cfg.TrustedProxies,
-		Limiter: &ratelimit.Limiter{Store: st, Settings: limits}, Events: events}
+		Limiter: &ratelimit.Limiter{Store: st, Settings: limits}, Events: events,
+		Ready: st.Ready, RequestTimeout: writeTimeout(cfg) - 5*time.Second}
 	a.Server.SetTenant(t)
 	a.Worker = &delivery.Worker{
 		Store:  st,

@@ -332,6 +332,12 @@ func (s *Server) sendAuthResult(w http.ResponseWriter, res oauth.AuthResult) {
 }
 
 func (s *Server) renderInternalError(w http.ResponseWriter, r *http.Request, err error) {
+	if unavailable(r, err) {
+		s.Logger.Warn("database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", retryAfter)
+		renderError(w, http.StatusServiceUnavailable, "Sign-in is unavailable for a moment. Please try again in a few seconds.")
+		return
+	}
 	s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	renderError(w, http.StatusInternalServerError, "Something went wrong. Please try again.")
 }

@@ -198,6 +198,11 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	ip := s.endUserIP(r, client, outcome == secretOK)
 	startIP := store.Take{Key: ratelimit.StartIPKey(ip), Limit: s.limits().StartPerIP}
 	fail := func(err error) {
+		if unavailable(r, err) {
+			// Nothing more is asked of a database that does not answer.
+			s.writeError(w, r, err)
+			return
+		}
 		if s.allow(w, r, startIP.Key, startIP.Limit, ip, client.ClientID, jsonLimited) {
 			s.writeError(w, r, err)
 		}

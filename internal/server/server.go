@@ -42,6 +42,13 @@ type Server struct {
 	Limiter *ratelimit.Limiter
 	// Events records tenant log events; nil drops them.
 	Events func(context.Context, store.Event) error
+	// Ready reports whether the database answers and is migrated
+	// (GET /readyz); nil reports ready.
+	Ready func(context.Context) error
+	// RequestTimeout bounds the work of one request (its context's
+	// deadline), so that a database that stopped answering gives a 503
+	// before the client gives up; 0 sets none.
+	RequestTimeout time.Duration
 
 	tenant atomic.Pointer[tenant.Tenant]
 }
@@ -66,9 +73,15 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /userinfo", s.handleUserInfo)
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
 	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+	// /healthz: the process is alive (/health, its older name, stays).
+	// /readyz: it can serve, the database answering and migrated.
+	alive := func(w http.ResponseWriter, r *http.Request) {
+		noStore(w)
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	}
+	mux.HandleFunc("GET /healthz", alive)
+	mux.HandleFunc("GET /health", alive)
+	mux.HandleFunc("GET /readyz", s.handleReady)
 	// "/" matches every path and method no other pattern matches, so
 	// ServeMux never answers 404 or 405 in plain text itself.
 	mux.HandleFunc("/", noRoute(mux))
@@ -172,6 +185,11 @@ func (s *Server) middleware(next http.Handler, hsts bool) http.Handler {
 			s.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 				"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", s.callerIP(r))
 		}()
+		if s.RequestTimeout > 0 {
+			ctx, cancel := context.WithTimeout(r.Context(), s.RequestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		if r.RequestURI == "*" {
 			// OPTIONS * names no resource; ServeMux would answer a bare 400.
 			notFound(rec)
@@ -216,8 +234,41 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: pe.Code, Description: pe.Description})
 		return
 	}
+	if unavailable(r, err) {
+		s.Logger.Warn("database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", retryAfter)
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "temporarily_unavailable", Description: descUnavailable})
+		return
+	}
 	s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	writeJSON(w, http.StatusInternalServerError, errorBody{Error: "server_error", Description: "internal error"})
+}
+
+// descUnavailable is the answer while the database cannot be reached.
+const descUnavailable = "The service is temporarily unavailable. Please try again in a few seconds."
+
+// retryAfter is the Retry-After of a 503, in seconds.
+const retryAfter = "5"
+
+// unavailable reports whether err means the database could not be reached
+// in time: the store said so, or the request's deadline ran out while the
+// client still waits. Nothing was done; the same request may succeed later.
+func unavailable(r *http.Request, err error) bool {
+	return errors.Is(err, store.ErrUnavailable) ||
+		(errors.Is(err, context.DeadlineExceeded) && r.Context().Err() != nil)
+}
+
+// handleReady is GET /readyz.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	if s.Ready != nil {
+		if err := s.Ready(r.Context()); err != nil {
+			s.Logger.Warn("not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "temporarily_unavailable", Description: "not ready: " + err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // noStore marks a response that carries tokens or secrets.

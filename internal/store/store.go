@@ -48,6 +48,10 @@ type Store interface {
 	// Migrate brings the schema up to date. It is safe to call from several
 	// processes at once: exactly one applies each migration.
 	Migrate(ctx context.Context) error
+	// Ready reports nil when the database answers and every migration this
+	// build knows is applied; otherwise why not (ErrUnavailable when the
+	// database cannot be reached). It is cheap enough for a health check.
+	Ready(ctx context.Context) error
 	Close() error
 
 	// UpdateTenant runs fn on the stored tenant configuration inside one

@@ -187,22 +187,92 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// latestMigration is the highest version among the embedded migrations.
+func latestMigration() (int, error) {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return 0, err
+	}
+	latest := 0
+	for _, name := range names {
+		num, _, _ := strings.Cut(strings.TrimPrefix(name, "migrations/"), "_")
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			return 0, fmt.Errorf("bad migration name %q", name)
+		}
+		latest = max(latest, v)
+	}
+	return latest, nil
+}
+
+// Ready reports whether the database answers and is migrated to the latest
+// version this build knows; see store.Store.
+func (s *Store) Ready(ctx context.Context) error {
+	latest, err := latestMigration()
+	if err != nil {
+		return fmt.Errorf("sqlite: ready: %w", err)
+	}
+	var (
+		migrated bool
+		applied  sql.NullInt64
+	)
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations')`).Scan(&migrated); err != nil || !migrated {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&applied)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: ready: %w", err)
+	}
+	if int(applied.Int64) < latest {
+		return fmt.Errorf("sqlite: ready: the database is at migration %d, this build needs %d (run sesame migrate)", applied.Int64, latest)
+	}
+	return nil
+}
+
+// unavailable wraps SQLite's "database is locked" (SQLITE_BUSY, once the
+// busy timeout ran out) and "table is locked" in store.ErrUnavailable: the
+// same call may go through later.
+func unavailable(err error) error {
+	var se interface{ Code() int }
+	if err != nil && errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		}
+	}
+	return err
+}
+
 // write runs fn in one BEGIN IMMEDIATE transaction on the writer connection
 // and commits when fn returns nil. Domain outcomes that must still commit
 // (a counted wrong try, a revoked family) are returned by fn's caller through
 // a captured variable, not as fn's error.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+//
+// A write waits at most busyTimeout in all, for the writer connection (other
+// requests' writes queue for it) and for SQLite's lock together; past that
+// it fails with store.ErrUnavailable, so that requests piling up behind a
+// database locked from outside each get their answer in time.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	wctx, cancel := context.WithTimeout(ctx, busyTimeout)
+	defer cancel()
+	defer func() {
+		if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+			err = fmt.Errorf("%w: waited %v for the write lock: %w", store.ErrUnavailable, busyTimeout, err)
+		}
+	}()
+	tx, err := s.w.BeginTx(wctx, nil)
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
 	// Deferred so that a panic in fn (UpdateTenant runs the caller's code)
 	// cannot leave the only writer connection inside a transaction.
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return err
+		return unavailable(err)
 	}
-	return tx.Commit()
+	return unavailable(tx.Commit())
 }
 
 // read runs fn in one read transaction, so that several queries see one
@@ -210,10 +280,10 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
 	defer tx.Rollback()
-	return fn(tx)
+	return unavailable(fn(tx))
 }
 
 // PurgeExpired deletes what is past any use at now:

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		tests []test
 	}{
 		{"Migrate", migrateTests},
+		{"Ready", readyTests},
 		{"Tenant", tenantTests},
 		{"Secret", secretTests},
 		{"SigningKey", signingKeyTests},
