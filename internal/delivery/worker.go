@@ -52,6 +52,11 @@ type Worker struct {
 	Backoff     func(attempt int) time.Duration
 	BatchSize   int // messages claimed at once; default 16
 	Concurrency int // messages sent at once; default 4
+	// Drain is how long, once Run's context is done, the sends of the
+	// batch in hand may go on, so that a shutdown finishes them rather
+	// than leaving them to another worker after their lease; default 10s.
+	// What is not sent by then stays claimed until the lease runs out.
+	Drain time.Duration
 
 	kickOnce sync.Once
 	kick     chan struct{}
@@ -146,6 +151,13 @@ func (w *Worker) runOnce(ctx context.Context) (claimed, sent int, err error) {
 	}
 	sender := w.Sender()
 
+	// Sends outlive ctx by the drain time: a shutdown stops the claiming,
+	// not the batch in hand.
+	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSends()
+	stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(w.drain(), cancelSends) })
+	defer stopDrain()
+
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -155,16 +167,16 @@ func (w *Worker) runOnce(ctx context.Context) (claimed, sent int, err error) {
 	for _, m := range msgs {
 		select {
 		case slots <- struct{}{}:
-		case <-ctx.Done():
-			// The rest stay claimed until the lease runs out, then any
-			// worker picks them up again.
+		case <-sendCtx.Done():
+			// Drained: the rest stay claimed until the lease runs out,
+			// then any worker picks them up again.
 		}
-		if ctx.Err() != nil {
+		if sendCtx.Err() != nil {
 			break
 		}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			ok, err := w.deliver(ctx, deadline, sender, m)
+			ok, err := w.deliver(sendCtx, deadline, sender, m)
 			mu.Lock()
 			defer mu.Unlock()
 			if ok {
@@ -281,6 +293,7 @@ func (w *Worker) pollInterval() time.Duration { return orDefault(w.PollInterval,
 func (w *Worker) lease() time.Duration        { return orDefault(w.Lease, 60*time.Second) }
 func (w *Worker) maxAttempts() int            { return orDefault(w.MaxAttempts, 8) }
 func (w *Worker) batchSize() int              { return orDefault(w.BatchSize, 16) }
+func (w *Worker) drain() time.Duration        { return orDefault(w.Drain, 10*time.Second) }
 func (w *Worker) concurrency() int            { return orDefault(w.Concurrency, 4) }
 
 func orDefault[T int | time.Duration](v, def T) T {

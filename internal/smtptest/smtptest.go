@@ -41,6 +41,23 @@ type Server struct {
 	mu       sync.Mutex
 	messages []Message
 	notify   chan struct{}
+	delay    time.Duration
+	inData   int
+}
+
+// SlowData makes the server take d to accept each message's data, as a
+// slow relay would.
+func (s *Server) SlowData(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// InData is how many messages are being received right now.
+func (s *Server) InData() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inData
 }
 
 // Start starts a server on 127.0.0.1 and a free port; it stops with the test.
@@ -123,10 +140,20 @@ func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 func (x *session) Data(r io.Reader) error {
+	x.s.mu.Lock()
+	x.s.inData++
+	delay := x.s.delay
+	x.s.mu.Unlock()
+	defer func() {
+		x.s.mu.Lock()
+		x.s.inData--
+		x.s.mu.Unlock()
+	}()
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return err
 	}
+	time.Sleep(delay)
 	m, err := Parse(raw)
 	if err != nil {
 		return err

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/smstest"
+	"github.com/sesame-id/sesame/internal/smtptest"
+)
+
+// These tests run the real binary as its own process, as an operator (or a
+// container runtime) does: signals, exit codes, several replicas.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// sesameBinary builds cmd/sesame once per test run.
+func sesameBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sesame-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "sesame")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// proc is a running sesame process.
+type proc struct {
+	cmd    *exec.Cmd
+	base   string // http://addr/
+	out    *syncBuffer
+	exited chan error
+}
+
+// spawn starts `sesame serve` with args and environment env (on top of a
+// minimal one) and waits until /healthz answers.
+func spawn(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(sesameBinary(t), append([]string{"serve", "--listen", addr}, args...)...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	p := &proc{cmd: cmd, base: "http://" + addr + "/", out: &syncBuffer{}, exited: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := http.Get(p.base + "healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return p
+			}
+		}
+		select {
+		case err := <-p.exited:
+			t.Fatalf("sesame exited at start: %v\n%s", err, p.out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sesame did not come up:\n%s", p.out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestServe_SIGTERMFinishesWhatIsInFlight: on SIGTERM the server stops
+// accepting, answers the request it is in the middle of (an SMS start
+// waiting on a slow provider), lets the delivery worker finish the mail it
+// is sending, and exits 0.
+func TestServe_SIGTERMFinishesWhatIsInFlight(t *testing.T) {
+	dir := t.TempDir()
+	sink := smtptest.Start(t)
+	sink.SlowData(time.Second)
+	host, port, _ := net.SplitHostPort(sink.Addr)
+	const (
+		clientID, secret = "termClient0000000000000000000001", "term-client-secret-0123456789-abcdefghijklm"
+		sid, token       = "AC0123456789abcdef0123456789abcdef", "twilio-auth-token-0123456789abcdef"
+	)
+	twilio := smstest.StartTwilio(t, sid, token)
+	twilio.Respond(func(w http.ResponseWriter, form url.Values) {
+		time.Sleep(time.Second)
+		smstest.WriteMessage(w, "SM0123456789abcdef0123456789abcdef", form)
+	})
+	tenantFile := filepath.Join(dir, "tenant.yaml")
+	if err := os.WriteFile(tenantFile, []byte(fmt.Sprintf(`
+clients:
+  - name: App
+    client_id: %s
+    client_secret: %s
+    app_type: regular_web
+    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp]
+connections:
+  - name: email
+    strategy: email
+    enabled_clients: [App]
+  - name: sms
+    strategy: sms
+    enabled_clients: [App]
+    options: {twilio_sid: %s, twilio_token: %s, from: "+16502530000"}
+emailProvider:
+  name: smtp
+  default_from_address: login@example.com
+  credentials: {smtp_host: %s, smtp_port: %s}
+`, clientID, secret, sid, token, host, port)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := spawn(t, nil, "--tenant", tenantFile, "--database", "sqlite:"+filepath.Join(dir, "s.db"), "--twilio-api-url", twilio.URL)
+
+	start := func(body string) (int, error) {
+		res, err := http.Post(p.base+"passwordless/start", "application/json", strings.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		res.Body.Close()
+		return res.StatusCode, nil
+	}
+	// More mails than the worker sends at once (4): some wait for a slot
+	// when the signal comes.
+	const mails = 7
+	for i := range mails {
+		if status, err := start(fmt.Sprintf(`{"client_id":"%s","client_secret":"%s","connection":"email","email":"term%d@example.com","send":"code"}`, clientID, secret, i)); err != nil || status != 200 {
+			t.Fatalf("email start: %d %v", status, err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); sink.InData() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the mail never reached the SMTP server")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	type answer struct {
+		status int
+		err    error
+	}
+	smsDone := make(chan answer, 1)
+	go func() {
+		s, err := start(`{"client_id":"` + clientID + `","client_secret":"` + secret + `","connection":"sms","phone_number":"+16502530198"}`)
+		smsDone <- answer{s, err}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); len(twilio.Messages()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Both are in flight now: the mail in the SMTP server's DATA, the SMS
+	// start waiting on Twilio.
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Fatalf("sesame exited with %v after SIGTERM:\n%s", err, p.out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("sesame did not exit after SIGTERM:\n%s", p.out)
+	}
+	if a := <-smsDone; a.err != nil || a.status != 200 {
+		t.Errorf("the SMS start in flight at SIGTERM: %d %v", a.status, a.err)
+	}
+	if n := len(sink.Messages()); n != mails {
+		t.Errorf("%d of the %d mails queued before SIGTERM were delivered, want all", n, mails)
+	}
+	// It stopped accepting.
+	if _, err := http.Get(p.base + "healthz"); err == nil {
+		t.Errorf("still answering after exit")
+	}
+}
