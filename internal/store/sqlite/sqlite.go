@@ -306,52 +306,54 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 //     otherwise leave rows forever);
 //   - blocks at their ExpiresAt;
 //   - events 30 days after they were created.
+//
+// It deletes in batches of purgeBatch rows, each batch its own short write
+// transaction, so that a table holding millions of dead rows never keeps the
+// write lock from a request for long.
 func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 	n := ms(now)
 	grace := purgeGrace.Milliseconds()
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE expires_at <= ?`, n-grace); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox
-			WHERE (status <> 'pending' AND max(created_at, sent_at) <= ?)
-			   OR (status = 'pending' AND not_after <> 0 AND not_after <= ?)`, n-grace, n-grace); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens
-			WHERE (expires_at <> 0 AND expires_at <= ?)
-			   OR (revoked_at <> 0 AND revoked_at <= ?)`, n, n-grace); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM auth_codes WHERE expires_at <= ?`,
-			n-authCodeGrace.Milliseconds()); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, n); err != nil {
-			return err
-		}
-		keep := retention.Milliseconds()
-		for _, q := range []struct {
-			sql    string
-			before int64
-		}{
-			{`DELETE FROM buckets WHERE full_at <= ?`, n},
-			{`DELETE FROM failures WHERE at <= ?`, n - keep},
-			{`DELETE FROM pair_failures WHERE last_at <= ?`, n - keep},
-			{`DELETE FROM blocks WHERE expires_at <= ?`, n},
-			{`DELETE FROM events WHERE created_at <= ?`, n - keep},
-		} {
-			if _, err := tx.ExecContext(ctx, q.sql, q.before); err != nil {
+	keep := retention.Milliseconds()
+	for _, q := range []struct {
+		table, where string
+		args         []any
+	}{
+		{"codes", `expires_at <= ?`, []any{n - grace}},
+		{"outbox", `(status <> 'pending' AND max(created_at, sent_at) <= ?)
+			OR (status = 'pending' AND not_after <> 0 AND not_after <= ?)`, []any{n - grace, n - grace}},
+		{"refresh_tokens", `(expires_at <> 0 AND expires_at <= ?) OR (revoked_at <> 0 AND revoked_at <= ?)`, []any{n, n - grace}},
+		{"auth_codes", `expires_at <= ?`, []any{n - authCodeGrace.Milliseconds()}},
+		{"sessions", `expires_at <= ?`, []any{n}},
+		{"buckets", `full_at <= ?`, []any{n}},
+		{"failures", `at <= ?`, []any{n - keep}},
+		{"pair_failures", `last_at <= ?`, []any{n - keep}},
+		{"blocks", `expires_at <= ?`, []any{n}},
+		{"events", `created_at <= ?`, []any{n - keep}},
+	} {
+		for {
+			var deleted int64
+			err := s.write(ctx, func(tx *sql.Tx) error {
+				res, err := tx.ExecContext(ctx, `DELETE FROM `+q.table+` WHERE rowid IN
+					(SELECT rowid FROM `+q.table+` WHERE `+q.where+` LIMIT `+strconv.Itoa(purgeBatch)+`)`, q.args...)
+				if err != nil {
+					return err
+				}
+				deleted, err = res.RowsAffected()
 				return err
+			})
+			if err != nil {
+				return fmt.Errorf("sqlite: purge %s: %w", q.table, err)
+			}
+			if deleted < purgeBatch {
+				break
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("sqlite: purge: %w", err)
 	}
 	return nil
 }
+
+// purgeBatch is how many rows one purge transaction deletes at most.
+const purgeBatch = 500
 
 // purgeGrace is how long dead codes, finished outbox rows and revoked refresh
 // tokens are kept before PurgeExpired deletes them.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -239,6 +240,18 @@ var purgeTests = []test{
 		checkBlocks(t, st, t0, "long-1", "short-1")
 		purge(t, st, t0.Add(blockLifetime))
 		checkBlocks(t, st, t0, "long-1")
+	}},
+	{"ManyDeadRowsGoInOnePurge", func(t *testing.T, s *suite) {
+		// More than any sensible batch: a backend that deletes in batches
+		// must keep going until nothing dead is left.
+		st := s.open(t)
+		const dead = 2500
+		for i := range dead {
+			addEvent(t, st, newEvent(fmt.Sprint("dead-", i), t0))
+		}
+		addEvent(t, st, newEvent("live", t0.Add(retention)))
+		purge(t, st, t0.Add(retention))
+		checkEvents(t, st, dead+1, "live")
 	}},
 	{"EventsGoAfter30Days", func(t *testing.T, s *suite) {
 		st := s.open(t)
