@@ -218,8 +218,8 @@ var codeTests = []test{
 	{"ConcurrentRightValuesConsumeOnce", func(t *testing.T, s *suite) {
 		st := s.open(t)
 		createCode(t, st, newCode("c1", "email", "a@example.com", "123456", t0), nil)
-		errs := make([]error, workers)
-		parallel(workers, func(i int) {
+		errs := make([]error, racers)
+		parallel(racers, func(i int) {
 			_, errs[i] = st.GuessCode(ctx(t), "email", "a@example.com", mac("123456"), t0, true, store.Guard{})
 		})
 		wins := 0
@@ -239,8 +239,8 @@ var codeTests = []test{
 	{"ConcurrentWrongValuesNeverExceedMaxTries", func(t *testing.T, s *suite) {
 		st := s.open(t)
 		createCode(t, st, newCode("c1", "email", "a@example.com", "123456", t0), nil)
-		errs := make([]error, workers)
-		parallel(workers, func(i int) {
+		errs := make([]error, racers)
+		parallel(racers, func(i int) {
 			_, errs[i] = st.GuessCode(ctx(t), "email", "a@example.com", mac(fmt.Sprintf("wrong-%d", i)), t0, true, store.Guard{})
 		})
 		wrong := 0

@@ -121,14 +121,14 @@ func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Sto
 		sts := open(t)
 		createCode(t, sts[0], newCode("c1", "email", "a@example.com", "123456", t0), nil)
 		createCode(t, sts[0], newCode("c2", "email", "b@example.com", "123456", t0), nil)
-		right := make([]error, workers)
-		wrong := make([]error, workers)
-		parallel(workers, func(i int) {
+		right := make([]error, racers)
+		wrong := make([]error, racers)
+		parallel(racers, func(i int) {
 			_, right[i] = on(sts, i).GuessCode(ctx(t), "email", "a@example.com", mac("123456"), t0, true, store.Guard{})
 			_, wrong[i] = on(sts, i+1).GuessCode(ctx(t), "email", "b@example.com", mac(fmt.Sprint("wrong-", i)), t0, true, store.Guard{})
 		})
 		wins, counted := 0, 0
-		for i := range workers {
+		for i := range racers {
 			switch err := right[i]; {
 			case err == nil:
 				wins++
@@ -156,9 +156,9 @@ func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Sto
 		for i := range n {
 			queue(t, sts[0], newMessage(fmt.Sprintf("m%02d", i), t0))
 		}
-		claimed := make([][]string, workers)
-		errs := make([]error, workers)
-		parallel(workers, func(w int) {
+		claimed := make([][]string, racers)
+		errs := make([]error, racers)
+		parallel(racers, func(w int) {
 			for {
 				msgs, err := on(sts, w).ClaimOutbox(ctx(t), t0, lease, 2)
 				if err != nil || len(msgs) == 0 {
@@ -171,7 +171,7 @@ func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Sto
 			}
 		})
 		seen := map[string]int{}
-		for w := range workers {
+		for w := range racers {
 			if errs[w] != nil {
 				t.Errorf("claimer %d: %v", w, errs[w])
 			}
@@ -192,29 +192,35 @@ func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Sto
 	t.Run("RotationHasOneWinnerAcrossReplicas", func(t *testing.T) {
 		sts := open(t)
 		createToken(t, sts[0], newToken("rt1", "", t0))
-		errs := make([]error, workers)
-		parallel(workers, func(i int) {
+		errs := make([]error, racers)
+		parallel(racers, func(i int) {
 			_, errs[i] = on(sts, i).UseRefreshToken(ctx(t), tokenHash("rt1"), t0, true, 0, nextToken(fmt.Sprint("next-", i), t0))
 		})
-		wins := 0
+		wins, winner := 0, -1
 		for i, err := range errs {
 			switch {
 			case err == nil:
-				wins++
+				wins, winner = wins+1, i
 			case !errors.Is(err, store.ErrTokenReused) && !errors.Is(err, store.ErrTokenRevoked):
 				t.Errorf("rotation %d: %v", i, err)
 			}
 		}
 		if wins != 1 {
-			t.Errorf("%d rotations succeeded across replicas, want exactly 1", wins)
+			t.Fatalf("%d rotations succeeded across replicas, want exactly 1", wins)
+		}
+		// Without leeway the losers presented a rotated token: reuse, which
+		// revokes the family, the winner's new token with it.
+		_, err := sts[1].UseRefreshToken(ctx(t), tokenHash(fmt.Sprint("next-", winner)), t0, true, 0, nextToken("after", t0))
+		if !errors.Is(err, store.ErrTokenRevoked) {
+			t.Errorf("the winner's token after %d reuses of the rotated one: %v, want ErrTokenRevoked", racers-1, err)
 		}
 	})
 
 	t.Run("RedeemAuthCodeHasOneWinnerAcrossReplicas", func(t *testing.T) {
 		sts := open(t)
 		createAuthCode(t, sts[0], newAuthCode("ac1", t0))
-		errs := make([]error, workers)
-		parallel(workers, func(i int) {
+		errs := make([]error, racers)
+		parallel(racers, func(i int) {
 			_, errs[i] = on(sts, i).RedeemAuthCode(ctx(t), tokenHash("ac1"), t0.Add(time.Second))
 		})
 		wins := 0

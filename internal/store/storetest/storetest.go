@@ -28,6 +28,11 @@ var t0 = time.Date(2025, 3, 14, 9, 26, 53, 589_000_000, time.UTC)
 // runs on small machines (2 cores) and under the race detector.
 const workers = 16
 
+// racers is how many goroutines race for one thing that only one of them
+// may have: one code redeemed, one refresh token rotated, one outbox
+// message claimed.
+const racers = 50
+
 // Run runs the conformance suite. newStore returns a Store on a fresh, empty
 // database that has not been migrated yet, and arranges (t.Cleanup) for it
 // to be closed and removed.
