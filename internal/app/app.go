@@ -179,6 +179,7 @@ func (a *App) init(ctx context.Context) error {
 		Sender: a.emailSender,
 		Logger: a.Logger,
 		Now:    now,
+		Lease:  cfg.OutboxLease,
 	}
 	a.Server.Passwordless = &passwordless.Service{
 		Issuer: cfg.Issuer, Store: st, HMACKey: hmacKey, Sealer: sealer, Now: now, Queued: a.Worker.Kick,

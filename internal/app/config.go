@@ -50,6 +50,11 @@ type Config struct {
 	// otherwise.
 	AllowPlainPKCE bool
 
+	// OutboxLease is how long a delivery worker holds the messages it
+	// claimed; a replica that dies holding them leaves them to the others
+	// after this.
+	OutboxLease time.Duration
+
 	// PurgeInterval is how often dead codes, outbox rows and tokens are
 	// deleted.
 	PurgeInterval time.Duration
@@ -81,7 +86,7 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		}
 		return def
 	}
-	var cfg Config
+	cfg := Config{OutboxLease: 60 * time.Second}
 	var logLevel, gatewayTimeout, trustedProxies string
 	fs.StringVar(&cfg.Database, "database", env("DATABASE", "sqlite:./sesame.db"), "database: sqlite:PATH (env SESAME_DATABASE)")
 	if cmd == "serve" {
@@ -116,6 +121,7 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 			{"bf-account-window", durationFlag{&protection.AccountWindow}, "the rolling window of the account lockout"},
 			{"bf-suspicious-ip-threshold", intFlag{&protection.IPThreshold}, "failed verifications from one IP on any identifiers within the window that block the IP; 0 turns it off"},
 			{"bf-suspicious-ip-window", durationFlag{&protection.IPWindow}, "the rolling window of suspicious-IP blocking"},
+			{"outbox-lease", durationFlag{&cfg.OutboxLease}, "how long a delivery worker holds the messages it claimed; after a crash other replicas send them once it ends"},
 			{"allow-plain-pkce", boolFlag{&cfg.AllowPlainPKCE}, "accept PKCE code_challenge_method=plain (default: S256 only)"},
 		} {
 			envName := "SESAME_" + strings.ToUpper(strings.ReplaceAll(f.name, "-", "_"))

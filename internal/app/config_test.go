@@ -121,3 +121,17 @@ func TestWriteTimeoutOutlastsTheSMSProviders(t *testing.T) {
 		t.Errorf("write timeout with a 90s gateway timeout = %v, want 105s", got)
 	}
 }
+
+func TestParseConfig_OutboxLease(t *testing.T) {
+	cfg, err := ParseConfig("serve", nil, func(string) string { return "" }, io.Discard)
+	if err != nil || cfg.OutboxLease != time.Minute {
+		t.Fatalf("default outbox lease = %v, %v; want 1m", cfg.OutboxLease, err)
+	}
+	cfg, err = ParseConfig("serve", nil, func(k string) string { return map[string]string{"SESAME_OUTBOX_LEASE": "5s"}[k] }, io.Discard)
+	if err != nil || cfg.OutboxLease != 5*time.Second {
+		t.Fatalf("SESAME_OUTBOX_LEASE=5s gives %v, %v", cfg.OutboxLease, err)
+	}
+	if _, err := ParseConfig("serve", []string{"--outbox-lease", "0s"}, func(string) string { return "" }, io.Discard); err == nil {
+		t.Error("--outbox-lease 0s accepted")
+	}
+}
