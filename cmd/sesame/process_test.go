@@ -60,6 +60,14 @@ type proc struct {
 // minimal one) and waits until /healthz answers.
 func spawn(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
+	p := launch(t, env, args...)
+	p.waitUp(t)
+	return p
+}
+
+// launch starts `sesame serve` and returns at once.
+func launch(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(sesameBinary(t), append([]string{"serve", "--listen", addr}, args...)...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
@@ -75,17 +83,24 @@ func spawn(t *testing.T, env []string, args ...string) *proc {
 			<-p.exited
 		}
 	})
+	return p
+}
+
+// waitUp waits until the process answers /healthz.
+func (p *proc) waitUp(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		res, err := http.Get(p.base + "healthz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
-				return p
+				return
 			}
 		}
 		select {
 		case err := <-p.exited:
+			p.exited <- err
 			t.Fatalf("sesame exited at start: %v\n%s", err, p.out)
 		default:
 		}
