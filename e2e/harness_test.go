@@ -226,6 +226,7 @@ type env struct {
 	trustedProxies []netip.Prefix
 	allowPlainPKCE bool
 	issuerPath     string
+	tenantReload   time.Duration
 	Clock          *clocktest.Clock
 }
 
@@ -256,6 +257,7 @@ type envOptions struct {
 	clock          bool   // run the server on a controllable clock (env.Clock)
 	allowPlainPKCE bool   // --allow-plain-pkce
 	issuerPath     string // the issuer's path, e.g. "auth/"; default none
+	tenantReload   time.Duration
 }
 
 type syncBuffer struct {
@@ -317,6 +319,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		e.protection = *o.protection
 	}
 	e.trustedProxies, e.allowPlainPKCE, e.issuerPath = o.trustedProxies, o.allowPlainPKCE, o.issuerPath
+	e.tenantReload = o.tenantReload
 	if o.clock {
 		e.Clock = clocktest.New(time.Now())
 	}
@@ -341,7 +344,7 @@ func (e *env) start(useTLS bool) {
 	}
 	a, err := app.New(context.Background(), app.Config{
 		Issuer:   issuer,
-		Database: "sqlite:" + e.DB,
+		Database: e.database(),
 		Tenant:   e.Tenant,
 
 		TwilioAPIURL:      e.twilioURL,
@@ -351,6 +354,8 @@ func (e *env) start(useTLS bool) {
 		TrustedProxies:    e.trustedProxies,
 		AllowPlainPKCE:    e.allowPlainPKCE,
 		Now:               now,
+
+		TenantReloadInterval: e.tenantReload,
 	}, logger)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
@@ -365,6 +370,9 @@ func (e *env) start(useTLS bool) {
 	e.App, e.srv, e.URL, e.HTTP = a, srv, issuer, srv.Client()
 	t.Cleanup(e.stop)
 }
+
+// database is the --database the env's server runs on.
+func (e *env) database() string { return "sqlite:" + e.DB }
 
 // stop stops the server and closes the database; it may be called twice.
 func (e *env) stop() {

@@ -390,7 +390,7 @@ func TestBruteForce_AccountLockoutAcrossAddressesAndItsExpiry(t *testing.T) {
 	// sesame blocks list shows the lockout; the lockout lasts until the
 	// first failure is a day old.
 	var out bytes.Buffer
-	cfg := app.Config{Database: "sqlite:" + e.DB}
+	cfg := app.Config{Database: e.database()}
 	if err := app.Blocks(context.Background(), cfg, []string{"list"}, &out); err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +417,7 @@ func TestBruteForce_SesameBlocksClearUnblocksAtOnce(t *testing.T) {
 	code := e.startCode(nativeClientID, victim)
 	wantError(t, e.guess("email", victim, code, xff(ip)), http.StatusTooManyRequests, "too_many_attempts", passwordless.DescBlocked)
 	var out bytes.Buffer
-	cfg := app.Config{Database: "sqlite:" + e.DB}
+	cfg := app.Config{Database: e.database()}
 	if err := app.Blocks(context.Background(), cfg, []string{"clear", " Cleared@Example.com"}, &out); err != nil {
 		t.Fatal(err)
 	}

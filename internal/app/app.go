@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,10 @@ type App struct {
 	Credentials []tenant.Credentials
 	// Warnings are the tenant file's warnings.
 	Warnings []string
+
+	// tenantState is the stored tenant the server works from, to tell
+	// when another replica changed it.
+	tenantState store.TenantState
 
 	mu      sync.Mutex
 	stop    []func()
@@ -125,13 +130,18 @@ func (a *App) init(ctx context.Context) error {
 			a.Credentials = creds
 		}
 	}
-	t, err := tenant.FromStore(ctx, st)
+	state, err := st.Tenant(ctx)
+	if err != nil {
+		return fmt.Errorf("load tenant: %w", err)
+	}
+	t, err := tenant.FromState(state)
 	if err != nil {
 		return fmt.Errorf("load tenant: %w", err)
 	}
 	if err := checkTemplates(t); err != nil {
 		return err
 	}
+	a.tenantState = state
 	for _, c := range t.Connections {
 		if c.Strategy == "sms" && len(c.Options.AllowedCountryCodes()) == 0 {
 			a.Logger.Warn("sms connection allows every country: set options.sesame.allowed_country_codes to the countries you serve, to limit SMS pumping (toll fraud)", "connection", c.Name)
@@ -224,7 +234,11 @@ func (a *App) Handler() http.Handler { return a.Server.Handler() }
 func (a *App) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		a.followTenant(ctx)
+	}()
 	go func() {
 		defer wg.Done()
 		if err := a.Worker.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -238,6 +252,48 @@ func (a *App) Start() {
 	a.mu.Lock()
 	a.stop = append(a.stop, func() { cancel(); wg.Wait() })
 	a.mu.Unlock()
+}
+
+// followTenant rereads the stored tenant every TenantReloadInterval and
+// switches to it when it changed: another replica started with a new tenant
+// file, or (later) the Management API changed it. A tenant that does not
+// load (a template that does not parse) is logged and the one in use stays.
+func (a *App) followTenant(ctx context.Context) {
+	interval := a.Config.TenantReloadInterval
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		state, err := a.Store.Tenant(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.Logger.Warn("reread tenant", "err", err)
+			}
+			continue
+		}
+		if reflect.DeepEqual(state, a.tenantState) {
+			continue
+		}
+		next, err := tenant.FromState(state)
+		if err == nil {
+			err = checkTemplates(next)
+		}
+		if err != nil {
+			a.Logger.Error("the stored tenant changed but does not load; keeping the one in use", "err", err)
+			a.tenantState = state // say it once, not every interval
+			continue
+		}
+		a.tenantState = state
+		a.Server.SetTenant(next)
+		a.Logger.Info("the stored tenant changed; now serving the new one")
+	}
 }
 
 func (a *App) janitor(ctx context.Context) {

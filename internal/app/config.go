@@ -55,6 +55,10 @@ type Config struct {
 	// after this.
 	OutboxLease time.Duration
 
+	// TenantReloadInterval is how often the stored tenant is reread, so
+	// that a change another replica made is served within it; default 5s.
+	TenantReloadInterval time.Duration
+
 	// PurgeInterval is how often dead codes, outbox rows and tokens are
 	// deleted.
 	PurgeInterval time.Duration

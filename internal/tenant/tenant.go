@@ -23,6 +23,11 @@ func FromStore(ctx context.Context, st Repository) (*Tenant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read tenant: %w", err)
 	}
+	return FromState(state)
+}
+
+// FromState decodes a stored tenant, with Auth0's defaults applied.
+func FromState(state store.TenantState) (*Tenant, error) {
 	t := &Tenant{}
 	for _, r := range state.Clients {
 		var c Client
