@@ -209,15 +209,17 @@ emailProvider:
 
 // env is one running Sesame with its mail server.
 type env struct {
-	t      *testing.T
-	App    *app.App
-	URL    string // base URL, with a trailing slash
-	HTTP   *http.Client
-	SMTP   *smtptest.Server
-	DB     string
-	Tenant string
-	logs   *syncBuffer
-	srv    *httptest.Server
+	t    *testing.T
+	App  *app.App
+	URL  string // base URL, with a trailing slash
+	HTTP *http.Client
+	SMTP *smtptest.Server
+	DB   string // the SQLite file, "" on PostgreSQL
+	// Database is the --database the server runs on.
+	Database string
+	Tenant   string
+	logs     *syncBuffer
+	srv      *httptest.Server
 
 	twilioURL      string
 	gatewayTimeout time.Duration
@@ -244,7 +246,7 @@ type envOptions struct {
 	timeStep int    // code lifetime in seconds (default 180)
 	smtpAddr string // SMTP address to configure; default: a server started here
 	noSMTP   bool   // configure smtpAddr but start no server there
-	db       string // reuse a database file
+	database string // --database; default a new SQLite file (or PostgreSQL schema, see testDatabase)
 	tls      bool
 
 	twilioURL      string        // Twilio API base URL; default: nothing listens there
@@ -306,9 +308,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err := os.WriteFile(e.Tenant, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e.DB = o.db
-	if e.DB == "" {
-		e.DB = filepath.Join(dir, "sesame.db")
+	e.Database = o.database
+	if e.Database == "" {
+		e.Database = testDatabase(t, dir)
+	}
+	if path, ok := strings.CutPrefix(e.Database, "sqlite:"); ok {
+		e.DB = path
 	}
 	e.twilioURL, e.gatewayTimeout = o.twilioURL, o.gatewayTimeout
 	e.limits = generousLimits()
@@ -372,7 +377,12 @@ func (e *env) start(useTLS bool) {
 }
 
 // database is the --database the env's server runs on.
-func (e *env) database() string { return "sqlite:" + e.DB }
+func (e *env) database() string { return e.Database }
+
+// testDatabase is a new, empty database for one test: a SQLite file in dir.
+func testDatabase(t *testing.T, dir string) string {
+	return "sqlite:" + filepath.Join(dir, "sesame.db")
+}
 
 // stop stops the server and closes the database; it may be called twice.
 func (e *env) stop() {
