@@ -1,6 +1,6 @@
 // Package store defines the one persistence interface of Sesame, its plain
-// records and its sentinel errors. Backends live in sub-packages (sqlite, and
-// later postgres) and are all held to the same conformance suite in storetest.
+// records and its sentinel errors. Backends live in sub-packages (sqlite,
+// postgres) and are all held to the same conformance suite in storetest.
 //
 // Everything that must be atomic (consuming a code, counting an attempt,
 // rotating a refresh token, claiming an outbox row) is a single method here, so
