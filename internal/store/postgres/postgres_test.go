@@ -557,3 +557,52 @@ func TestSigningKeys_ConcurrentRotationsOfOneKeyHaveOneWinner(t *testing.T) {
 		t.Errorf("SigningKeysAt after the rotations = %s, want one new key and rs0", got)
 	}
 }
+
+// TestRefresh_RotationsAndRevocationsOfOneFamilyNeverDeadlock: replicas
+// rotating, reusing and revoking tokens of one family at once each get an
+// answer of the family's rules, never a deadlock or another error.
+func TestRefresh_RotationsAndRevocationsOfOneFamilyNeverDeadlock(t *testing.T) {
+	st, u := migrated(t)
+	other := open(t, u)
+	hash := func(v string) []byte { return []byte("hash of " + v) }
+	tok := func(v string) store.RefreshToken {
+		return store.RefreshToken{ID: v, Hash: hash(v), FamilyID: "fam", ClientID: "cli", UserID: "u", CreatedAt: k0}
+	}
+	const n = 8
+	for i := range n {
+		if err := st.CreateRefreshToken(t.Context(), tok(fmt.Sprint("t", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make([]error, 2*n)
+	var wg sync.WaitGroup
+	for i := range n {
+		s := st
+		if i%2 == 1 {
+			s = other
+		}
+		wg.Go(func() {
+			next := tok(fmt.Sprint("next", i))
+			_, errs[2*i] = s.UseRefreshToken(t.Context(), hash(fmt.Sprint("t", i)), k0, true, 0, &next)
+		})
+		wg.Go(func() {
+			if i%2 == 0 {
+				errs[2*i+1] = s.RevokeRefreshToken(t.Context(), hash(fmt.Sprint("t", (i+1)%n)), "cli", k0)
+			} else {
+				errs[2*i+1] = s.RevokeRefreshFamily(t.Context(), "fam", k0)
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, store.ErrTokenRevoked) && !errors.Is(err, store.ErrTokenReused) {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+	for i := range n {
+		got, err := st.RefreshToken(t.Context(), hash(fmt.Sprint("t", i)))
+		if err != nil || got.RevokedAt.IsZero() {
+			t.Errorf("token t%d after the revocations: %+v, %v; want revoked", i, got, err)
+		}
+	}
+}
