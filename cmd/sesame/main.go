@@ -21,7 +21,8 @@ var version = "dev"
 const usage = `Sesame — a passwordless identity server that speaks Auth0's API.
 
 Usage:
-  sesame serve [flags]     run the server (embedded SQLite in ./sesame.db by default)
+  sesame serve [flags]     run the server (embedded SQLite in ./sesame.db by default;
+                           --database postgres://… for PostgreSQL)
   sesame migrate [flags]   apply database migrations and exit
   sesame blocks list [--database D]              list brute-force blocks in force
   sesame blocks clear IDENTIFIER [--database D]  lift the blocks of an address, number or IP

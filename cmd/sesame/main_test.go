@@ -35,6 +35,7 @@ import (
 	"github.com/sesame-id/sesame/internal/smstest"
 	"github.com/sesame-id/sesame/internal/smtptest"
 	"github.com/sesame-id/sesame/internal/store"
+	"github.com/sesame-id/sesame/internal/store/postgres/pgtest"
 )
 
 type syncBuffer struct {
@@ -234,9 +235,25 @@ func TestMigrateAndVersion(t *testing.T) {
 	if err := run(context.Background(), []string{"nope"}, nil, &stdout, &stderr); err == nil {
 		t.Fatalf("an unknown command succeeded")
 	}
-	if err := run(context.Background(), []string{"serve", "--database", "postgres://x@localhost/db"}, func(string) string { return "" }, &stdout, &stderr); err == nil ||
-		!strings.Contains(err.Error(), "PostgreSQL") {
-		t.Fatalf("postgres database: %v", err)
+	if err := run(context.Background(), []string{"serve", "--database", "mysql://x:hunter2@localhost/db"}, func(string) string { return "" }, &stdout, &stderr); err == nil ||
+		!strings.Contains(err.Error(), "postgres://") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("an unknown database: %v", err)
+	}
+}
+
+// TestRun_MigrateAndBlocksOnPostgreSQL: sesame migrate and sesame blocks take
+// a PostgreSQL URL from the environment, with the pool size.
+func TestRun_MigrateAndBlocksOnPostgreSQL(t *testing.T) {
+	env := map[string]string{"SESAME_DATABASE": pgtest.URL(t), "SESAME_DATABASE_POOL_SIZE": "2"}
+	getenv := func(k string) string { return env[k] }
+	for _, args := range [][]string{{"migrate"}, {"migrate"}, {"blocks", "list"}} {
+		var stdout, stderr syncBuffer
+		if err := run(context.Background(), args, getenv, &stdout, &stderr); err != nil {
+			t.Fatalf("sesame %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		if args[0] == "blocks" && !strings.Contains(stdout.String(), "no blocks in force") {
+			t.Errorf("blocks list on a new database: %q", stdout.String())
+		}
 	}
 }
 
@@ -520,7 +537,7 @@ func TestBlocks_ListAndClear(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	st, err := app.OpenStore(ctx, db)
+	st, err := app.OpenStore(ctx, app.Config{Database: db})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"reflect"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/sesame-id/sesame/internal/server"
 	"github.com/sesame-id/sesame/internal/sms"
 	"github.com/sesame-id/sesame/internal/store"
+	"github.com/sesame-id/sesame/internal/store/postgres"
 	"github.com/sesame-id/sesame/internal/store/sqlite"
 	"github.com/sesame-id/sesame/internal/tenant"
 	"github.com/sesame-id/sesame/internal/token"
@@ -58,8 +60,11 @@ type App struct {
 	smtpFor *tenant.EmailProvider
 }
 
-// OpenStore opens the database a Config names.
-func OpenStore(ctx context.Context, database string) (store.Store, error) {
+// OpenStore opens the database cfg.Database names: sqlite:PATH, or a
+// postgres:// or postgresql:// URL with a pool of cfg.DatabasePoolSize
+// connections (0: the URL's pool_max_conns, or the default).
+func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
+	database := cfg.Database
 	switch {
 	case strings.HasPrefix(database, "sqlite:"):
 		path := strings.TrimPrefix(database, "sqlite:")
@@ -68,15 +73,15 @@ func OpenStore(ctx context.Context, database string) (store.Store, error) {
 		}
 		return sqlite.Open(ctx, path)
 	case strings.HasPrefix(database, "postgres://"), strings.HasPrefix(database, "postgresql://"):
-		return nil, errors.New("--database: PostgreSQL is not supported yet; use sqlite:PATH")
+		return postgres.Open(ctx, database, postgres.Options{MaxConns: cfg.DatabasePoolSize})
 	default:
-		return nil, fmt.Errorf("--database %q: expected sqlite:PATH", database)
+		return nil, fmt.Errorf("--database %q: expected sqlite:PATH or postgres://…", redactDSN(database))
 	}
 }
 
 // Migrate applies the migrations and exits (sesame migrate).
 func Migrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
-	st, err := OpenStore(ctx, cfg.Database)
+	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -91,7 +96,7 @@ func Migrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
 // New builds an App: it opens and migrates the store, imports the tenant
 // (or creates the development tenant on an empty store), and loads keys.
 func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
-	st, err := OpenStore(ctx, cfg.Database)
+	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -404,16 +409,29 @@ func ensureRandomSecret(ctx context.Context, st store.Store, name string) ([]byt
 	return v, nil
 }
 
-// redactDSN hides a password in a database URL.
+// redactDSN hides the passwords in a database URL: the user's, and the
+// password and sslpassword parameters. A URL that does not parse is hidden
+// whole but for its scheme, since where its password ends is unclear.
 func redactDSN(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		if j := strings.Index(s[i+3:], "@"); j >= 0 {
-			if k := strings.Index(s[i+3:i+3+j], ":"); k >= 0 {
-				return s[:i+3+k] + ":xxxxx" + s[i+3+j:]
-			}
+	scheme, _, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return scheme + "://(unparsable URL hidden)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	for _, k := range []string{"password", "sslpassword"} {
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
 		}
 	}
-	return s
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // checkTemplates renders every connection's templates once with sample

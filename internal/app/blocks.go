@@ -16,7 +16,7 @@ import (
 
 // Blocks runs "sesame blocks list" and "sesame blocks clear IDENTIFIER".
 func Blocks(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	st, err := OpenStore(ctx, cfg.Database)
+	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

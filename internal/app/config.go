@@ -28,11 +28,16 @@ var ErrHelp = flag.ErrHelp
 type Config struct {
 	Listen   string // host:port
 	Issuer   string // public URL, with a trailing slash
-	Database string // sqlite:PATH
+	Database string // sqlite:PATH, postgres://… or postgresql://…
 	Tenant   string // tenant file, or empty for the development tenant
 	TLSCert  string
 	TLSKey   string
 	LogLevel slog.Level
+
+	// DatabasePoolSize is the PostgreSQL connection pool's size; 0 means
+	// the URL's pool_max_conns, or max(4, 2×GOMAXPROCS).
+	DatabasePoolSize int
+
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 
@@ -91,8 +96,9 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		return def
 	}
 	cfg := Config{OutboxLease: 60 * time.Second}
-	var logLevel, gatewayTimeout, trustedProxies string
-	fs.StringVar(&cfg.Database, "database", env("DATABASE", "sqlite:./sesame.db"), "database: sqlite:PATH (env SESAME_DATABASE)")
+	var logLevel, gatewayTimeout, trustedProxies, poolSize string
+	fs.StringVar(&cfg.Database, "database", env("DATABASE", "sqlite:./sesame.db"), "database: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=… (env SESAME_DATABASE)")
+	fs.StringVar(&poolSize, "database-pool-size", env("DATABASE_POOL_SIZE", "0"), "PostgreSQL connections per process; 0 for the URL's pool_max_conns, else max(4, 2×GOMAXPROCS) (env SESAME_DATABASE_POOL_SIZE)")
 	if cmd == "serve" {
 		fs.StringVar(&cfg.Listen, "listen", env("LISTEN", DefaultListen), "address to listen on (env SESAME_LISTEN)")
 		fs.StringVar(&cfg.Issuer, "issuer", env("ISSUER", ""), "public URL of this server, the OIDC issuer (env SESAME_ISSUER); default http(s)://LISTEN/")
@@ -143,6 +149,11 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	n, err := strconv.Atoi(poolSize)
+	if err != nil || n < 0 {
+		return Config{}, fmt.Errorf("--database-pool-size %q: want a whole number of connections, 0 for the default", poolSize)
+	}
+	cfg.DatabasePoolSize = n
 	if err := cfg.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return Config{}, fmt.Errorf("--log-level: %w", err)
 	}

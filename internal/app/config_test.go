@@ -135,3 +135,46 @@ func TestParseConfig_OutboxLease(t *testing.T) {
 		t.Error("--outbox-lease 0s accepted")
 	}
 }
+
+func TestParseConfig_DatabasePoolSize(t *testing.T) {
+	env := map[string]string{"SESAME_DATABASE_POOL_SIZE": "12"}
+	for _, c := range []struct {
+		cmd  string
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{"serve", nil, nil, 0},
+		{"serve", nil, env, 12},
+		{"serve", []string{"--database-pool-size", "5"}, env, 5},
+		{"migrate", []string{"--database-pool-size", "2"}, nil, 2},
+		{"blocks", nil, env, 12},
+	} {
+		cfg, err := ParseConfig(c.cmd, c.args, func(k string) string { return c.env[k] }, io.Discard)
+		if err != nil {
+			t.Fatalf("%s %v: %v", c.cmd, c.args, err)
+		}
+		if cfg.DatabasePoolSize != c.want {
+			t.Errorf("%s %v with %v: pool size %d, want %d", c.cmd, c.args, c.env, cfg.DatabasePoolSize, c.want)
+		}
+	}
+	for _, bad := range []string{"-1", "many", "1.5"} {
+		if _, err := ParseConfig("serve", []string{"--database-pool-size", bad}, func(string) string { return "" }, io.Discard); err == nil {
+			t.Errorf("--database-pool-size %s accepted", bad)
+		}
+	}
+}
+
+func TestRedactDSN_HidesEveryPassword(t *testing.T) {
+	for in, want := range map[string]string{
+		"sqlite:./sesame.db":                                        "sqlite:./sesame.db",
+		"postgres://sesame@db:5432/sesame":                          "postgres://sesame@db:5432/sesame",
+		"postgres://sesame:s3cret@db:5432/sesame?sslmode=require":   "postgres://sesame:xxxxx@db:5432/sesame?sslmode=require",
+		"postgresql://db/sesame?password=s3cret&sslpassword=s3cret": "postgresql://db/sesame?password=xxxxx&sslpassword=xxxxx",
+		"postgres://sesame:s3cr#et@db/sesame":                       "postgres://(unparsable URL hidden)",
+	} {
+		if got := redactDSN(in); got != want {
+			t.Errorf("redactDSN(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

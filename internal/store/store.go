@@ -1,6 +1,6 @@
 // Package store defines the one persistence interface of Sesame, its plain
-// records and its sentinel errors. Backends live in sub-packages (sqlite, and
-// later postgres) and are all held to the same conformance suite in storetest.
+// records and its sentinel errors. Backends live in sub-packages (sqlite,
+// postgres) and are all held to the same conformance suite in storetest.
 //
 // Everything that must be atomic (consuming a code, counting an attempt,
 // rotating a refresh token, claiming an outbox row) is a single method here, so
@@ -40,6 +40,11 @@ var (
 	// Outcomes of refresh token operations.
 	ErrTokenRevoked = errors.New("store: refresh token revoked")
 	ErrTokenReused  = errors.New("store: rotated refresh token reused")
+
+	// ErrKeyChanged: a signing key rotation named a key that is no longer
+	// the current one of its algorithm (another replica rotated first);
+	// nothing was changed.
+	ErrKeyChanged = errors.New("store: the current signing key changed meanwhile")
 )
 
 // Store is implemented by every backend. Methods take the current time from
@@ -252,6 +257,11 @@ type SigningKey struct {
 	Algorithm  string // RS256
 	PrivatePEM []byte // PKCS#8 PEM
 	CreatedAt  time.Time
+	// RotatedAt is when a newer key of the same algorithm took over; zero
+	// while this key signs.
+	RotatedAt time.Time
+	// PublishedUntil is when the key leaves the JWKS; zero while it signs.
+	PublishedUntil time.Time
 }
 
 // Code is one passwordless one-time code (and the magic link that carries it).

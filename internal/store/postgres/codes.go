@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sesame-id/sesame/internal/store"
+)
+
+// codeLock is the advisory lock that serializes everything done to the
+// codes, failure counters and blocks of one connection and identifier
+// (CreateCode and GuessCode), as SQLite's single writer does.
+func codeLock(connection, identifier string) string {
+	return lockName("code", connection, identifier)
+}
+
+// CreateCode takes the tokens of takes, then replaces the live code of
+// code's connection and identifier with code and queues msg, in one
+// transaction that holds the identifier's lock. A duplicate code or message
+// ID fails with store.ErrAlreadyExists.
+func (s *Store) CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage, takes ...store.Take) ([]store.Bucket, error) {
+	var (
+		bs      []store.Bucket
+		limited bool
+	)
+	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		bs, limited = nil, false
+		if len(takes) > 0 {
+			var err error
+			if bs, limited, err = takeTokensTx(ctx, tx, takes, code.CreatedAt); err != nil || limited {
+				return err // a refused take's refill is committed; nothing else was written
+			}
+		}
+		if err := lock(ctx, tx, codeLock(code.Connection, code.Identifier)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE codes SET state = 'replaced'
+			WHERE connection = $1 AND identifier = $2 AND state = 'live'`,
+			code.Connection, code.Identifier); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO codes
+			(id, connection, identifier, code_hmac, client_id, send, auth_params,
+			 created_at, expires_at, attempts, max_tries, state)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'live')`,
+			code.ID, code.Connection, code.Identifier, code.CodeHMAC, code.ClientID, code.Send,
+			code.AuthParams, ts(code.CreatedAt), ts(code.ExpiresAt), code.Attempts, code.MaxTries)
+		if err != nil {
+			return duplicate(err, "code %q", code.ID)
+		}
+		if msg != nil {
+			return insertOutbox(ctx, tx, msg)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: create code: %w", err)
+	}
+	if limited {
+		return bs, store.ErrRateLimited
+	}
+	return bs, nil
+}
+
+// checkCodeTx reads the live code and whether codeHMAC is a used or replaced
+// one, lets store.JudgeGuess decide, and consumes the code or uses up a try
+// as it says. It returns the code on success, else the outcome; err is a
+// database failure. A match that accept (when not nil) refuses is returned
+// as accept's error, consumed and counted nothing. The caller holds the
+// identifier's lock.
+func checkCodeTx(ctx context.Context, tx pgx.Tx, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, accept func(store.Code) error) (result store.Code, outcome, err error) {
+	// The live code (at most one: the codes_live index), and whether the
+	// value is one of the identifier's used or replaced codes (codes_hmac).
+	var (
+		c          store.Code
+		live       *store.Code
+		liveSeq    int64
+		staleMatch bool
+	)
+	err = tx.QueryRow(ctx, `SELECT seq, id, code_hmac, client_id, send, auth_params,
+			created_at, expires_at, attempts, max_tries
+		FROM codes WHERE connection = $1 AND identifier = $2 AND state = 'live'`, connection, identifier).
+		Scan(&liveSeq, &c.ID, &c.CodeHMAC, &c.ClientID, &c.Send, &c.AuthParams,
+			at(&c.CreatedAt), at(&c.ExpiresAt), &c.Attempts, &c.MaxTries)
+	switch {
+	case err == nil:
+		c.Connection, c.Identifier = connection, identifier
+		live = &c
+	case !errors.Is(err, pgx.ErrNoRows):
+		return store.Code{}, nil, err
+	}
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM codes
+		WHERE connection = $1 AND identifier = $2 AND code_hmac = $3 AND state <> 'live')`,
+		connection, identifier, codeHMAC).Scan(&staleMatch); err != nil {
+		return store.Code{}, nil, err
+	}
+
+	outcome = store.JudgeGuess(live, codeHMAC, staleMatch, now)
+	switch outcome {
+	case nil:
+		if accept != nil {
+			if err := accept(*live); err != nil {
+				return store.Code{}, err, nil
+			}
+		}
+		if consume {
+			if _, err := tx.Exec(ctx, `UPDATE codes SET state = 'used' WHERE seq = $1`, liveSeq); err != nil {
+				return store.Code{}, nil, err
+			}
+		}
+		return *live, nil, nil
+	case store.ErrCodeWrong:
+		if _, err := tx.Exec(ctx, `UPDATE codes SET attempts = attempts + 1 WHERE seq = $1`, liveSeq); err != nil {
+			return store.Code{}, nil, err
+		}
+	}
+	return store.Code{}, outcome, nil
+}
