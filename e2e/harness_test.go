@@ -29,6 +29,7 @@ import (
 	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/smtptest"
 	"github.com/sesame-id/sesame/internal/store"
+	"github.com/sesame-id/sesame/internal/store/postgres/pgtest"
 )
 
 // Credentials of the clients in the test tenant.
@@ -379,9 +380,27 @@ func (e *env) start(useTLS bool) {
 // database is the --database the env's server runs on.
 func (e *env) database() string { return e.Database }
 
-// testDatabase is a new, empty database for one test: a SQLite file in dir.
+// backendEnv chooses the database the end-to-end tests run on: unset or
+// "sqlite" for a SQLite file per test, "postgres" for a schema per test on
+// the server SESAME_TEST_POSTGRES names (.ci/run runs the tests both ways).
+const backendEnv = "SESAME_E2E_BACKEND"
+
+// testDatabase is a new, empty database for one test: a SQLite file in dir,
+// or a PostgreSQL schema of its own.
 func testDatabase(t *testing.T, dir string) string {
-	return "sqlite:" + filepath.Join(dir, "sesame.db")
+	t.Helper()
+	switch b := os.Getenv(backendEnv); b {
+	case "", "sqlite":
+		return "sqlite:" + filepath.Join(dir, "sesame.db")
+	case "postgres":
+		if os.Getenv(pgtest.Env) == "" {
+			t.Fatalf("%s=postgres needs %s, the URL of a PostgreSQL server", backendEnv, pgtest.Env)
+		}
+		return pgtest.URL(t)
+	default:
+		t.Fatalf("%s=%q: want sqlite or postgres", backendEnv, b)
+		return ""
+	}
 }
 
 // stop stops the server and closes the database; it may be called twice.

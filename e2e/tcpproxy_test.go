@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -9,16 +8,18 @@ import (
 
 // tcpProxy stands between Sesame and its database so that a test can take
 // the database away and give it back: cut closes every connection and
-// refuses new ones, as a database that restarts or a network that fails
-// does; restore lets connections through again.
+// refuses new ones, as a database that restarts does; freeze lets nothing
+// through and answers nothing, as a network that drops packets does;
+// restore lets connections through again.
 type tcpProxy struct {
 	Addr   string
 	target string
 	ln     net.Listener
 
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]bool
+	mu     sync.Mutex
+	down   bool
+	frozen chan struct{} // closed when not frozen
+	conns  map[net.Conn]bool
 }
 
 func startTCPProxy(t *testing.T, target string) *tcpProxy {
@@ -27,7 +28,7 @@ func startTCPProxy(t *testing.T, target string) *tcpProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &tcpProxy{Addr: ln.Addr().String(), target: target, ln: ln, conns: map[net.Conn]bool{}}
+	p := &tcpProxy{Addr: ln.Addr().String(), target: target, ln: ln, conns: map[net.Conn]bool{}, frozen: closed()}
 	go p.serve()
 	t.Cleanup(func() {
 		ln.Close()
@@ -47,6 +48,7 @@ func (p *tcpProxy) serve() {
 }
 
 func (p *tcpProxy) pipe(c net.Conn) {
+	p.wait()
 	p.mu.Lock()
 	if p.down {
 		p.mu.Unlock()
@@ -70,8 +72,8 @@ func (p *tcpProxy) pipe(c net.Conn) {
 	p.conns[up] = true
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
+	go func() { p.copy(up, c); done <- struct{}{} }()
+	go func() { p.copy(c, up); done <- struct{}{} }()
 	<-done
 	c.Close()
 	up.Close()
@@ -79,6 +81,49 @@ func (p *tcpProxy) pipe(c net.Conn) {
 	delete(p.conns, c)
 	delete(p.conns, up)
 	p.mu.Unlock()
+}
+
+// copy forwards what src sends to dst, holding it while the proxy is
+// frozen.
+func (p *tcpProxy) copy(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.wait()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *tcpProxy) wait() {
+	p.mu.Lock()
+	gate := p.frozen
+	p.mu.Unlock()
+	<-gate
+}
+
+func closed() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}
+
+// freeze stops forwarding anything, on the open connections and on new
+// ones, without closing them.
+func (p *tcpProxy) freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.frozen:
+		p.frozen = make(chan struct{})
+	default:
+	}
 }
 
 // cut closes every connection through the proxy and refuses new ones.
@@ -96,5 +141,10 @@ func (p *tcpProxy) cut() {
 func (p *tcpProxy) restore() {
 	p.mu.Lock()
 	p.down = false
+	select {
+	case <-p.frozen:
+	default:
+		close(p.frozen)
+	}
 	p.mu.Unlock()
 }
