@@ -36,7 +36,7 @@ type Keys struct {
 // when there is none. Replicas starting at once agree on one key because the
 // store keeps only the first candidate.
 func LoadKeys(ctx context.Context, st store.Store) (*Keys, error) {
-	keys, err := st.SigningKeys(ctx)
+	keys, err := st.SigningKeys(ctx, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("load signing keys: %w", err)
 	}
@@ -48,7 +48,7 @@ func LoadKeys(ctx context.Context, st store.Store) (*Keys, error) {
 		if _, err := st.EnsureSigningKey(ctx, candidate); err != nil {
 			return nil, fmt.Errorf("store signing key: %w", err)
 		}
-		if keys, err = st.SigningKeys(ctx); err != nil {
+		if keys, err = st.SigningKeys(ctx, time.Now()); err != nil {
 			return nil, fmt.Errorf("load signing keys: %w", err)
 		}
 		if len(keys) == 0 {
