@@ -44,6 +44,9 @@ const (
 	backendClientID = "backendClientID00000000000000001"
 	backendSecret   = "backend-secret-that-is-long-enough-for-a-test"
 	apiAudience     = "https://api.example.com/"
+	esClientID      = "esClientID0000000000000000000001"
+	esAudience      = "https://es.example.com/"
+	hsAudience      = "https://hs.example.com/"
 )
 
 // Credentials of the sms connections in the test tenant; the fake providers
@@ -101,6 +104,12 @@ clients:
     token_endpoint_auth_method: client_secret_post
     grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, authorization_code, implicit]
     callbacks: [https://b.example.com/callback]
+  - name: ES App
+    client_id: ` + esClientID + `
+    app_type: native
+    token_endpoint_auth_method: none
+    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp]
+    jwt_configuration: {alg: ES256}
   - name: Backend
     client_id: ` + backendClientID + `
     client_secret: ` + backendSecret + `
@@ -111,7 +120,7 @@ clients:
 connections:
   - name: email
     strategy: email
-    enabled_clients: [Web App, Native App, SPA, No Grant, Web B, Backend]
+    enabled_clients: [Web App, Native App, SPA, No Grant, Web B, Backend, ES App]
     options:
       totp: {length: 6, time_step: %TIME_STEP%}
       email:
@@ -199,6 +208,14 @@ resourceServers:
     token_lifetime: 3600
     scopes:
       - value: read:things
+  - name: ES API
+    identifier: ` + esAudience + `
+    signing_alg: ES256
+    scopes:
+      - value: read:things
+  - name: HS API
+    identifier: ` + hsAudience + `
+    signing_alg: HS256
 emailProvider:
   name: smtp
   default_from_address: login@example.com
@@ -211,7 +228,7 @@ emailProvider:
 type env struct {
 	t      *testing.T
 	App    *app.App
-	URL    string // base URL, with a trailing slash
+	URL    string // base URL, with a trailing slash; the issuer unless envOptions.issuer
 	HTTP   *http.Client
 	SMTP   *smtptest.Server
 	DB     string
@@ -227,6 +244,9 @@ type env struct {
 	allowPlainPKCE bool
 	issuerPath     string
 	Clock          *clocktest.Clock
+	keyReload      time.Duration
+	keyRotation    time.Duration
+	issuer         string
 }
 
 // generousLimits are the harness's rate limits unless a test asks for the
@@ -253,9 +273,13 @@ type envOptions struct {
 	limits         *ratelimit.Settings      // rate limits; default generousLimits()
 	protection     *passwordless.Protection // brute-force protection; default the server's
 	trustedProxies []netip.Prefix
-	clock          bool   // run the server on a controllable clock (env.Clock)
-	allowPlainPKCE bool   // --allow-plain-pkce
-	issuerPath     string // the issuer's path, e.g. "auth/"; default none
+	clock          bool             // run the server on a controllable clock (env.Clock)
+	allowPlainPKCE bool             // --allow-plain-pkce
+	issuerPath     string           // the issuer's path, e.g. "auth/"; default none
+	clockAt        *clocktest.Clock // run the server on this clock (several servers on one)
+	keyReload      time.Duration    // --key-reload-interval; default the server's (20 s)
+	keyRotation    time.Duration    // --key-rotation-interval; default off
+	issuer         string           // --issuer, when it is not this server's URL (replicas share one)
 }
 
 type syncBuffer struct {
@@ -320,6 +344,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.clock {
 		e.Clock = clocktest.New(time.Now())
 	}
+	if o.clockAt != nil {
+		e.Clock = o.clockAt
+	}
+	e.keyReload, e.keyRotation, e.issuer = o.keyReload, o.keyRotation, o.issuer
 	e.start(o.tls)
 	return e
 }
@@ -333,7 +361,11 @@ func (e *env) start(useTLS bool) {
 	if useTLS {
 		scheme = "https"
 	}
-	issuer := scheme + "://" + srv.Listener.Addr().String() + "/" + e.issuerPath
+	base := scheme + "://" + srv.Listener.Addr().String() + "/" + e.issuerPath
+	issuer := base
+	if e.issuer != "" {
+		issuer = e.issuer
+	}
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(e.logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var now func() time.Time
 	if e.Clock != nil {
@@ -351,6 +383,9 @@ func (e *env) start(useTLS bool) {
 		TrustedProxies:    e.trustedProxies,
 		AllowPlainPKCE:    e.allowPlainPKCE,
 		Now:               now,
+
+		KeyReloadInterval:   e.keyReload,
+		KeyRotationInterval: e.keyRotation,
 	}, logger)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
@@ -362,7 +397,7 @@ func (e *env) start(useTLS bool) {
 		srv.Start()
 	}
 	a.Start()
-	e.App, e.srv, e.URL, e.HTTP = a, srv, issuer, srv.Client()
+	e.App, e.srv, e.URL, e.HTTP = a, srv, base, srv.Client()
 	t.Cleanup(e.stop)
 }
 
