@@ -45,6 +45,9 @@ const (
 	backendClientID = "backendClientID00000000000000001"
 	backendSecret   = "backend-secret-that-is-long-enough-for-a-test"
 	apiAudience     = "https://api.example.com/"
+	esClientID      = "esClientID0000000000000000000001"
+	esAudience      = "https://es.example.com/"
+	hsAudience      = "https://hs.example.com/"
 )
 
 // Credentials of the sms connections in the test tenant; the fake providers
@@ -102,6 +105,12 @@ clients:
     token_endpoint_auth_method: client_secret_post
     grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, authorization_code, implicit]
     callbacks: [https://b.example.com/callback]
+  - name: ES App
+    client_id: ` + esClientID + `
+    app_type: native
+    token_endpoint_auth_method: none
+    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp]
+    jwt_configuration: {alg: ES256}
   - name: Backend
     client_id: ` + backendClientID + `
     client_secret: ` + backendSecret + `
@@ -112,7 +121,7 @@ clients:
 connections:
   - name: email
     strategy: email
-    enabled_clients: [Web App, Native App, SPA, No Grant, Web B, Backend]
+    enabled_clients: [Web App, Native App, SPA, No Grant, Web B, Backend, ES App]
     options:
       totp: {length: 6, time_step: %TIME_STEP%}
       email:
@@ -200,6 +209,14 @@ resourceServers:
     token_lifetime: 3600
     scopes:
       - value: read:things
+  - name: ES API
+    identifier: ` + esAudience + `
+    signing_alg: ES256
+    scopes:
+      - value: read:things
+  - name: HS API
+    identifier: ` + hsAudience + `
+    signing_alg: HS256
 emailProvider:
   name: smtp
   default_from_address: login@example.com
@@ -212,7 +229,7 @@ emailProvider:
 type env struct {
 	t    *testing.T
 	App  *app.App
-	URL  string // base URL, with a trailing slash
+	URL  string // base URL, with a trailing slash; the issuer unless envOptions.issuer
 	HTTP *http.Client
 	SMTP *smtptest.Server
 	DB   string // the SQLite file, "" on PostgreSQL
@@ -231,6 +248,9 @@ type env struct {
 	issuerPath     string
 	tenantReload   time.Duration
 	Clock          *clocktest.Clock
+	keyReload      time.Duration
+	keyRotation    time.Duration
+	issuer         string
 }
 
 // generousLimits are the harness's rate limits unless a test asks for the
@@ -257,10 +277,14 @@ type envOptions struct {
 	limits         *ratelimit.Settings      // rate limits; default generousLimits()
 	protection     *passwordless.Protection // brute-force protection; default the server's
 	trustedProxies []netip.Prefix
-	clock          bool   // run the server on a controllable clock (env.Clock)
-	allowPlainPKCE bool   // --allow-plain-pkce
-	issuerPath     string // the issuer's path, e.g. "auth/"; default none
-	tenantReload   time.Duration
+	clock          bool             // run the server on a controllable clock (env.Clock)
+	allowPlainPKCE bool             // --allow-plain-pkce
+	issuerPath     string           // the issuer's path, e.g. "auth/"; default none
+	clockAt        *clocktest.Clock // run the server on this clock (several servers on one)
+	keyReload      time.Duration    // --key-reload-interval; default the server's (20 s)
+	keyRotation    time.Duration    // --key-rotation-interval; default off
+	issuer         string           // --issuer, when it is not this server's URL (replicas share one)
+	tenantReload   time.Duration    // how often the stored tenant is reread; default the server's (5 s)
 }
 
 type syncBuffer struct {
@@ -329,6 +353,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.clock {
 		e.Clock = clocktest.New(time.Now())
 	}
+	if o.clockAt != nil {
+		e.Clock = o.clockAt
+	}
+	e.keyReload, e.keyRotation, e.issuer = o.keyReload, o.keyRotation, o.issuer
 	e.start(o.tls)
 	return e
 }
@@ -342,7 +370,11 @@ func (e *env) start(useTLS bool) {
 	if useTLS {
 		scheme = "https"
 	}
-	issuer := scheme + "://" + srv.Listener.Addr().String() + "/" + e.issuerPath
+	base := scheme + "://" + srv.Listener.Addr().String() + "/" + e.issuerPath
+	issuer := base
+	if e.issuer != "" {
+		issuer = e.issuer
+	}
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(e.logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var now func() time.Time
 	if e.Clock != nil {
@@ -362,6 +394,8 @@ func (e *env) start(useTLS bool) {
 		Now:               now,
 
 		TenantReloadInterval: e.tenantReload,
+		KeyReloadInterval:    e.keyReload,
+		KeyRotationInterval:  e.keyRotation,
 	}, logger)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
@@ -373,7 +407,7 @@ func (e *env) start(useTLS bool) {
 		srv.Start()
 	}
 	a.Start()
-	e.App, e.srv, e.URL, e.HTTP = a, srv, issuer, srv.Client()
+	e.App, e.srv, e.URL, e.HTTP = a, srv, base, srv.Client()
 	t.Cleanup(e.stop)
 }
 

@@ -26,6 +26,8 @@ Usage:
   sesame migrate [flags]   apply database migrations and exit
   sesame blocks list [--database D]              list brute-force blocks in force
   sesame blocks clear IDENTIFIER [--database D]  lift the blocks of an address, number or IP
+  sesame keys list [--database D]                list the signing keys (never their private part)
+  sesame keys rotate [--alg RS256|ES256] [--database D]  make a new signing key current
   sesame version           print the version
 
 Run "sesame serve -h" for the flags; every flag also reads SESAME_<NAME>.
@@ -63,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return app.Migrate(ctx, cfg, logger)
 		}
 		return app.Serve(ctx, cfg, logger, stdout, version)
-	case "blocks":
+	case "blocks", "keys":
 		var sub []string
 		for len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 			sub, rest = append(sub, rest[0]), rest[1:]
@@ -74,6 +76,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				return nil
 			}
 			return err
+		}
+		if cmd == "keys" {
+			return app.Keys(ctx, cfg, sub, stdout)
 		}
 		return app.Blocks(ctx, cfg, sub, stdout)
 	case "version", "--version", "-v":

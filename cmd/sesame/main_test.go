@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -590,5 +591,86 @@ func TestBlocks_ListAndClear(t *testing.T) {
 	var stdout, stderr syncBuffer
 	if err := run(ctx, []string{"blocks", "drop", "x"}, getenv, &stdout, &stderr); err == nil {
 		t.Error("blocks drop succeeded")
+	}
+}
+
+func TestKeys_ListAndRotate(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "k.db")
+	getenv := func(k string) string {
+		if k == "SESAME_DATABASE" {
+			return db
+		}
+		return ""
+	}
+	sesame := func(args ...string) string {
+		t.Helper()
+		var stdout, stderr syncBuffer
+		if err := run(context.Background(), args, getenv, &stdout, &stderr); err != nil {
+			t.Fatalf("sesame %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		out := stdout.String()
+		if strings.Contains(out, "PRIVATE KEY") {
+			t.Fatalf("sesame %s prints a private key", strings.Join(args, " "))
+		}
+		return out
+	}
+	if out := sesame("keys", "list"); !strings.Contains(out, "no signing keys") {
+		t.Fatalf("keys list on an empty database: %q", out)
+	}
+	// The key a server makes on its first start.
+	ctx := context.Background()
+	a, err := app.New(ctx, app.Config{Issuer: "http://127.0.0.1:1/", Database: db}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := a.Keys.Current("RS256")
+	a.Close()
+
+	before := time.Now().Truncate(time.Second)
+	out := sesame("keys", "rotate", "--database", db)
+	if !strings.Contains(out, "stays in the JWKS until") || !strings.Contains(out, first) {
+		t.Errorf("keys rotate: %q", out)
+	}
+	st, err := app.OpenStore(ctx, app.Config{Database: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := st.SigningKeys(ctx, time.Now())
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 || keys[1].KID != first || keys[0].Algorithm != "RS256" || !keys[0].RotatedAt.IsZero() {
+		t.Fatalf("after keys rotate the store holds %d keys, want a new current RS256 key and %s rotated", len(keys), first)
+	}
+	// The development tenant's longest token is an access token of a day;
+	// replicas may sign 20 s more, and 5 minutes cover clock drift.
+	want := 24*time.Hour + 20*time.Second + 5*time.Minute
+	if got := keys[1].PublishedUntil.Sub(keys[1].RotatedAt); got != want {
+		t.Errorf("the replaced key is published for %v after its rotation, want %v", got, want)
+	}
+	if keys[1].RotatedAt.Before(before) {
+		t.Errorf("rotated at %v, before the command ran", keys[1].RotatedAt)
+	}
+
+	out = sesame("keys", "rotate", "--alg", "ES256")
+	if !strings.Contains(out, "ES256 key") || !strings.Contains(out, "no ES256 key before") {
+		t.Errorf("keys rotate --alg ES256 on a database without one: %q", out)
+	}
+	out = sesame("keys", "list")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "KID") {
+		t.Fatalf("keys list: want a header and 3 keys:\n%s", out)
+	}
+	for _, want := range []string{keys[0].KID, first, "ES256", "current", "rotated", keys[1].PublishedUntil.UTC().Format(time.RFC3339)} {
+		if !strings.Contains(out, want) {
+			t.Errorf("keys list lacks %q:\n%s", want, out)
+		}
+	}
+	for _, bad := range [][]string{{"keys", "rotate", "--alg", "HS256"}, {"keys", "drop"}, {"keys"}} {
+		var stdout, stderr syncBuffer
+		if err := run(ctx, bad, getenv, &stdout, &stderr); err == nil {
+			t.Errorf("sesame %s succeeded", strings.Join(bad, " "))
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/store"
+	"github.com/sesame-id/sesame/internal/token"
 )
 
 // ErrHelp is returned when the user asked for -h.
@@ -67,6 +68,16 @@ type Config struct {
 	// PurgeInterval is how often dead codes, outbox rows and tokens are
 	// deleted.
 	PurgeInterval time.Duration
+
+	// KeyReloadInterval is how often each replica reloads the signing keys
+	// from the database (the longest it takes to see a rotation); 0 means
+	// token.DefaultReloadInterval.
+	KeyReloadInterval time.Duration
+	// KeyRotationInterval rotates the signing keys on a schedule: a current
+	// key this old is replaced. 0 turns scheduled rotation off.
+	KeyRotationInterval time.Duration
+	// KeyAlgorithm is the algorithm `sesame keys rotate` rotates.
+	KeyAlgorithm string
 
 	// Now is the clock of every expiry, limit and block; nil means
 	// time.Now. Tests set it to simulate days without sleeping.
@@ -126,13 +137,14 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 			{"limit-userinfo", limitFlag{&limits.UserInfoPerUser}, "rate limit BURST/DURATION: /userinfo per user"},
 			{"limit-sms-country", limitFlag{&limits.SMSPerCountry}, "rate limit BURST/DURATION: SMS per country calling code and connection"},
 			{"bf-ip-threshold", intFlag{&protection.PairThreshold}, "failed verifications of one identifier from one IP that block the pair; 0 turns it off"},
-			{"bf-ip-block", durationFlag{&protection.PairBlock}, "how long a pair stays blocked (Auth0: 720h)"},
+			{"bf-ip-block", durationFlag{dst: &protection.PairBlock}, "how long a pair stays blocked (Auth0: 720h)"},
 			{"bf-account-threshold", intFlag{&protection.AccountThreshold}, "failed verifications of one identifier from any IP within the window that lock it; 0 turns it off"},
-			{"bf-account-window", durationFlag{&protection.AccountWindow}, "the rolling window of the account lockout"},
+			{"bf-account-window", durationFlag{dst: &protection.AccountWindow}, "the rolling window of the account lockout"},
 			{"bf-suspicious-ip-threshold", intFlag{&protection.IPThreshold}, "failed verifications from one IP on any identifiers within the window that block the IP; 0 turns it off"},
-			{"bf-suspicious-ip-window", durationFlag{&protection.IPWindow}, "the rolling window of suspicious-IP blocking"},
-			{"outbox-lease", durationFlag{&cfg.OutboxLease}, "how long a delivery worker holds the messages it claimed; after a crash other replicas send them once it ends"},
+			{"bf-suspicious-ip-window", durationFlag{dst: &protection.IPWindow}, "the rolling window of suspicious-IP blocking"},
+			{"outbox-lease", durationFlag{dst: &cfg.OutboxLease}, "how long a delivery worker holds the messages it claimed; after a crash other replicas send them once it ends"},
 			{"allow-plain-pkce", boolFlag{&cfg.AllowPlainPKCE}, "accept PKCE code_challenge_method=plain (default: S256 only)"},
+			{"key-rotation-interval", durationFlag{&cfg.KeyRotationInterval, true}, "rotate a signing key once it is this old (e.g. 720h); 0 turns scheduled rotation off"},
 		} {
 			envName := "SESAME_" + strings.ToUpper(strings.ReplaceAll(f.name, "-", "_"))
 			fs.Var(f.value, f.name, f.usage+" (env "+envName+")")
@@ -142,6 +154,20 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 				}
 			}
 		}
+	}
+	if cmd == "serve" || cmd == "keys" {
+		cfg.KeyReloadInterval = token.DefaultReloadInterval
+		envName := "SESAME_KEY_RELOAD_INTERVAL"
+		f := durationFlag{dst: &cfg.KeyReloadInterval}
+		fs.Var(f, "key-reload-interval", "how often a replica reloads the signing keys from the database; a rotation reaches every replica within it (env "+envName+")")
+		if v := getenv(envName); v != "" {
+			if err := f.Set(v); err != nil {
+				return Config{}, fmt.Errorf("%s: %w", envName, err)
+			}
+		}
+	}
+	if cmd == "keys" {
+		fs.StringVar(&cfg.KeyAlgorithm, "alg", token.RS256, "keys rotate: the algorithm whose key is rotated, RS256 or ES256")
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -297,7 +323,11 @@ func (f intFlag) Set(s string) error {
 	return nil
 }
 
-type durationFlag struct{ dst *time.Duration }
+// durationFlag is a positive duration, or with zeroOff also 0 (off).
+type durationFlag struct {
+	dst     *time.Duration
+	zeroOff bool
+}
 
 func (f durationFlag) String() string {
 	if f.dst == nil {
@@ -308,7 +338,14 @@ func (f durationFlag) String() string {
 
 func (f durationFlag) Set(s string) error {
 	d, err := time.ParseDuration(s)
+	if f.zeroOff && err == nil && d == 0 {
+		*f.dst = 0
+		return nil
+	}
 	if err != nil || d <= 0 {
+		if f.zeroOff {
+			return fmt.Errorf("%q: want a positive duration such as 720h, or 0 for off", s)
+		}
 		return fmt.Errorf("%q: want a positive duration such as 1h", s)
 	}
 	*f.dst = d

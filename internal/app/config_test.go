@@ -178,3 +178,38 @@ func TestRedactDSN_HidesEveryPassword(t *testing.T) {
 		}
 	}
 }
+
+func TestParseConfig_KeySettings(t *testing.T) {
+	none := func(string) string { return "" }
+	cfg, err := ParseConfig("serve", nil, none, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.KeyRotationInterval != 0 || cfg.KeyReloadInterval != 20*time.Second {
+		t.Errorf("defaults: rotation %v, reload %v; want off and 20s", cfg.KeyRotationInterval, cfg.KeyReloadInterval)
+	}
+	env := map[string]string{"SESAME_KEY_ROTATION_INTERVAL": "720h", "SESAME_KEY_RELOAD_INTERVAL": "5s"}
+	cfg, err = ParseConfig("serve", nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.KeyRotationInterval != 720*time.Hour || cfg.KeyReloadInterval != 5*time.Second {
+		t.Errorf("from the environment: rotation %v, reload %v", cfg.KeyRotationInterval, cfg.KeyReloadInterval)
+	}
+	cfg, err = ParseConfig("serve", []string{"--key-rotation-interval", "0", "--key-reload-interval", "1s"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.KeyRotationInterval != 0 || cfg.KeyReloadInterval != time.Second {
+		t.Errorf("flags over the environment: rotation %v, reload %v; want off and 1s", cfg.KeyRotationInterval, cfg.KeyReloadInterval)
+	}
+	for _, bad := range [][]string{
+		{"--key-rotation-interval", "-1h"},
+		{"--key-rotation-interval", "monthly"},
+		{"--key-reload-interval", "0"},
+	} {
+		if _, err := ParseConfig("serve", bad, none, io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sesame-id/sesame/internal/store/postgres/pgtest"
 )
@@ -50,7 +51,7 @@ func TestNew_ReplicasStartingTogetherOnPostgreSQL(t *testing.T) {
 		if rec.Code != http.StatusOK {
 			t.Errorf("replica %d: GET /readyz = %d %s", i, rec.Code, rec.Body)
 		}
-		keys, err := a.Store.SigningKeys(t.Context())
+		keys, err := a.Store.SigningKeys(t.Context(), time.Now())
 		if err != nil || len(keys) != 1 {
 			t.Fatalf("replica %d: SigningKeys = %d keys, %v", i, len(keys), err)
 		}

@@ -191,10 +191,12 @@ func (s *Server) issue(ctx context.Context, r issueRequest) (*TokenResponse, err
 	if r.AccessToken {
 		lifetime := DefaultAccessTokenLifetime
 		aud := token.Audience{s.UserInfoAudience()}
+		alg := token.RS256
 		if r.Resource != nil {
 			if r.Resource.TokenLifetime > 0 {
 				lifetime = r.Resource.TokenLifetime
 			}
+			alg = token.Algorithm(r.Resource.SigningAlg)
 			aud = token.Audience{r.Resource.Identifier}
 			if token.HasScope(r.Scope, "openid") {
 				aud = append(aud, s.UserInfoAudience())
@@ -204,7 +206,7 @@ func (s *Server) issue(ctx context.Context, r issueRequest) (*TokenResponse, err
 		if err != nil {
 			return nil, err
 		}
-		resp.AccessToken, err = s.Keys.Sign(token.AccessClaims{
+		resp.AccessToken, err = s.Keys.Sign(ctx, alg, token.AccessClaims{
 			Issuer: s.Issuer, Subject: r.User.UserID, Audience: aud,
 			IssuedAt: now.Unix(), Expiry: now.Unix() + int64(lifetime),
 			Scope: r.Scope, AZP: r.Client.ClientID, JTI: jti,
@@ -221,7 +223,7 @@ func (s *Server) issue(ctx context.Context, r issueRequest) (*TokenResponse, err
 			authTime = now
 		}
 		var err error
-		resp.IDToken, err = s.idToken(r, authTime, now, resp.AccessToken)
+		resp.IDToken, err = s.idToken(ctx, r, authTime, now, resp.AccessToken)
 		if err != nil {
 			return nil, err
 		}
@@ -241,12 +243,17 @@ func (s *Server) issue(ctx context.Context, r issueRequest) (*TokenResponse, err
 	return resp, nil
 }
 
-// idToken signs an OIDC ID token with the claims the scopes ask for.
-func (s *Server) idToken(r issueRequest, authTime, now time.Time, accessToken string) (string, error) {
+// idToken signs an OIDC ID token with the claims the scopes ask for, with
+// the client's jwt_configuration.alg.
+func (s *Server) idToken(ctx context.Context, r issueRequest, authTime, now time.Time, accessToken string) (string, error) {
 	c, u := r.Client, r.User
 	lifetime := DefaultIDTokenLifetime
-	if c.JWTConfiguration != nil && c.JWTConfiguration.LifetimeInSeconds > 0 {
-		lifetime = c.JWTConfiguration.LifetimeInSeconds
+	alg := token.RS256
+	if c.JWTConfiguration != nil {
+		if c.JWTConfiguration.LifetimeInSeconds > 0 {
+			lifetime = c.JWTConfiguration.LifetimeInSeconds
+		}
+		alg = token.Algorithm(c.JWTConfiguration.Alg)
 	}
 	claims := map[string]any{
 		"iss":       s.Issuer,
@@ -268,7 +275,24 @@ func (s *Server) idToken(r issueRequest, authTime, now time.Time, accessToken st
 	for k, v := range UserClaims(u, r.Scope) {
 		claims[k] = v
 	}
-	return s.Keys.Sign(claims)
+	return s.Keys.Sign(ctx, alg, claims)
+}
+
+// LongestTokenLifetime is the longest any token t lets Sesame issue lives:
+// an ID token (a client's jwt_configuration.lifetime_in_seconds), an access
+// token for an API (its token_lifetime, or token_lifetime_for_web) or for
+// /userinfo alone. A key that stops signing must stay published this long.
+func LongestTokenLifetime(t *tenant.Tenant) time.Duration {
+	longest := max(DefaultAccessTokenLifetime, DefaultIDTokenLifetime)
+	for _, c := range t.Clients {
+		if c.JWTConfiguration != nil {
+			longest = max(longest, c.JWTConfiguration.LifetimeInSeconds)
+		}
+	}
+	for _, rs := range t.ResourceServers {
+		longest = max(longest, rs.TokenLifetime, rs.TokenLifetimeForWeb)
+	}
+	return time.Duration(longest) * time.Second
 }
 
 // UserClaims returns the profile claims of u that scope asks for, the same

@@ -21,7 +21,7 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Unauthorized", http.StatusUnauthorized)
 		return
 	}
-	claims, err := s.Keys.VerifyAccessToken(raw, s.Issuer, s.OAuth.UserInfoAudience(), s.Now())
+	claims, err := s.Keys.VerifyAccessToken(r.Context(), raw, s.Issuer, s.OAuth.UserInfoAudience(), s.Now())
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sesame", error="invalid_token"`)
 		http.Error(w, "Unauthorized", http.StatusUnauthorized)

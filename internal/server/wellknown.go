@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/sesame-id/sesame/internal/tenant"
+	"github.com/sesame-id/sesame/internal/token"
 )
 
 // discovery is the OpenID Provider Metadata document. It advertises only
@@ -38,15 +39,17 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		GrantTypesSupported:               []string{tenant.GrantPasswordlessOTP, tenant.GrantAuthorizationCode, tenant.GrantRefreshToken},
 		CodeChallengeMethods:              s.OAuth.PKCEMethods(),
 		SubjectTypesSupported:             []string{"public"},
-		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
+		IDTokenSigningAlgValuesSupported:  token.Algorithms,
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
 		ClaimsSupported: []string{"aud", "auth_time", "email", "email_verified", "exp", "iat", "iss",
 			"name", "nickname", "nonce", "phone_number", "phone_number_verified", "picture", "sub", "updated_at"},
 	})
 }
 
+// handleJWKS publishes the signing keys. A rotation signs with the new key at
+// once, so caches in front of the JWKS may keep it for 15 seconds only.
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Cache-Control", "public, max-age=15")
 	_, _ = w.Write(s.Keys.JWKS())
 }

@@ -37,14 +37,14 @@ var (
 	// answers 503.
 	ErrUnavailable = errors.New("store: database unavailable")
 
+	// ErrKeyChanged: RotateSigningKey was told which key it replaces, and
+	// that key is no longer the current one (another replica rotated
+	// first); nothing was changed.
+	ErrKeyChanged = errors.New("store: the current signing key changed meanwhile")
+
 	// Outcomes of refresh token operations.
 	ErrTokenRevoked = errors.New("store: refresh token revoked")
 	ErrTokenReused  = errors.New("store: rotated refresh token reused")
-
-	// ErrKeyChanged: a signing key rotation named a key that is no longer
-	// the current one of its algorithm (another replica rotated first);
-	// nothing was changed.
-	ErrKeyChanged = errors.New("store: the current signing key changed meanwhile")
 )
 
 // Store is implemented by every backend. Methods take the current time from
@@ -72,11 +72,21 @@ type Store interface {
 	// same value.
 	EnsureSecret(ctx context.Context, name string, candidate []byte) ([]byte, error)
 
-	// EnsureSigningKey stores candidate as the active signing key unless an
-	// active key exists, and returns the active key.
+	// EnsureSigningKey stores candidate as the current key of
+	// candidate.Algorithm unless that algorithm has a current key, and returns
+	// the current key of that algorithm. Concurrent callers all get the same key.
 	EnsureSigningKey(ctx context.Context, candidate SigningKey) (SigningKey, error)
-	// SigningKeys returns every key that is not retired, newest first.
-	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// RotateSigningKey makes next the current key of next.Algorithm, in one
+	// transaction. The key it replaces gets RotatedAt = next.CreatedAt and
+	// PublishedUntil = publishUntil. With replaces non-empty the rotation
+	// happens only when replaces is the current key of that algorithm;
+	// otherwise nothing changes and the error is ErrKeyChanged (so replicas
+	// rotating on a schedule rotate once). It returns the key replaced (zero
+	// when the algorithm had no current key).
+	RotateSigningKey(ctx context.Context, next SigningKey, replaces string, publishUntil time.Time) (SigningKey, error)
+	// SigningKeys returns the current key of each algorithm and every rotated
+	// key whose PublishedUntil is after now, newest first (by CreatedAt).
+	SigningKeys(ctx context.Context, now time.Time) ([]SigningKey, error)
 
 	// CreateCode stores a new one-time code, kills every earlier live code
 	// for the same connection and identifier, and, when msg is not nil,
@@ -196,7 +206,9 @@ type Store interface {
 
 	// PurgeExpired deletes codes, outbox rows, refresh tokens, authorization
 	// codes, sessions, empty buckets, old failures, ended blocks and events
-	// older than 30 days that are past any use at now.
+	// older than 30 days that are past any use at now, and rotated signing
+	// keys whose PublishedUntil is at or before now (a current key is never
+	// purged).
 	PurgeExpired(ctx context.Context, now time.Time) error
 }
 
@@ -254,13 +266,14 @@ type ClientGrantRecord struct {
 // SigningKey is a private key used to sign tokens.
 type SigningKey struct {
 	KID        string
-	Algorithm  string // RS256
+	Algorithm  string // "RS256" or "ES256"
 	PrivatePEM []byte // PKCS#8 PEM
 	CreatedAt  time.Time
-	// RotatedAt is when a newer key of the same algorithm took over; zero
-	// while this key signs.
+	// RotatedAt is when a newer key of the same algorithm took over
+	// signing; zero while this key signs.
 	RotatedAt time.Time
-	// PublishedUntil is when the key leaves the JWKS; zero while it signs.
+	// PublishedUntil is when the key leaves the JWKS (every token it signed
+	// has expired by then); zero while it signs.
 	PublishedUntil time.Time
 }
 

@@ -511,3 +511,39 @@ func TestParseFile_EmptyFile(t *testing.T) {
 		}
 	}
 }
+
+// signing_alg and jwt_configuration.alg take what Auth0 takes, and ES256,
+// which Sesame signs with; anything else is a typo.
+func TestParseFile_SigningAlgorithms(t *testing.T) {
+	f, _, err := parse(t, `
+clients:
+  - {name: A, jwt_configuration: {alg: ES256}}
+  - {name: B, jwt_configuration: {alg: HS256}}
+  - {name: C, jwt_configuration: {alg: PS256}}
+resourceServers:
+  - {identifier: "https://es.example.com/", signing_alg: ES256}
+  - {identifier: "https://hs.example.com/", signing_alg: HS256}`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := f.Tenant()
+	for i, want := range []string{"ES256", "HS256", "PS256"} {
+		if got := tn.Clients[i].JWTConfiguration.Alg; got != want {
+			t.Errorf("client %d alg = %q, want %q", i, got, want)
+		}
+	}
+	if got := tn.ResourceServers[0].SigningAlg; got != "ES256" {
+		t.Errorf("signing_alg = %q, want ES256", got)
+	}
+
+	_, _, err = parse(t, `
+clients:
+  - {name: A, jwt_configuration: {alg: none}}
+resourceServers:
+  - {identifier: "https://x.example.com/", signing_alg: RS512}`, nil)
+	for _, want := range []string{`field "jwt_configuration.alg": unknown value "none"`, `field "signing_alg": unknown value "RS512"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want it to say %s", err, want)
+		}
+	}
+}

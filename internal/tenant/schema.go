@@ -491,7 +491,7 @@ var (
 		"http://auth0.com/oauth/legacy/grant-type/delegation/refresh_token",
 		"http://auth0.com/oauth/legacy/grant-type/delegation/id_token",
 		"http://auth0.com/oauth/legacy/grant-type/access_token")
-	signingAlgs     = set("RS256", "HS256", "PS256")
+	signingAlgs     = set("RS256", "ES256", "HS256", "PS256")
 	rotationTypes   = set("rotating", "non-rotating")
 	expirationTypes = set("expiring", "non-expiring")
 	emailProviders  = set("mandrill", "ses", "sendgrid", "sparkpost", "mailgun", "smtp", "azure_cs", "ms365", "custom")

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -50,8 +51,8 @@ func (a Audience) Contains(s string) bool { return slices.Contains(a, s) }
 
 // VerifyAccessToken checks the signature and the time window of an access
 // token we issued, that it was issued by issuer and is meant for audience.
-func (k *Keys) VerifyAccessToken(raw, issuer, audience string, now time.Time) (AccessClaims, error) {
-	payload, err := k.Verify(raw)
+func (k *Keys) VerifyAccessToken(ctx context.Context, raw, issuer, audience string, now time.Time) (AccessClaims, error) {
+	payload, err := k.Verify(ctx, raw)
 	if err != nil {
 		return AccessClaims{}, err
 	}

@@ -72,7 +72,7 @@ func (s *Store) EnsureSigningKey(ctx context.Context, candidate store.SigningKey
 
 // RotateSigningKey makes next the current key of next.Algorithm, in one
 // transaction: the key it replaces gets RotatedAt = next.CreatedAt and
-// PublishedUntil = publishUntil (it stays in SigningKeysAt until then). With
+// PublishedUntil = publishUntil (it stays in SigningKeys until then). With
 // replaces set, the rotation happens only if replaces is the current key of
 // that algorithm; otherwise nothing changes and the error is
 // store.ErrKeyChanged, so that of replicas rotating the same key at once
@@ -108,14 +108,9 @@ func (s *Store) RotateSigningKey(ctx context.Context, next store.SigningKey, rep
 	return old, nil
 }
 
-// SigningKeys returns the keys SigningKeysAt returns at the current time.
-func (s *Store) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	return s.SigningKeysAt(ctx, time.Now())
-}
-
-// SigningKeysAt returns the current key of each algorithm and every rotated
+// SigningKeys returns the current key of each algorithm and every rotated
 // key whose PublishedUntil is after now, newest first by CreatedAt.
-func (s *Store) SigningKeysAt(ctx context.Context, now time.Time) ([]store.SigningKey, error) {
+func (s *Store) SigningKeys(ctx context.Context, now time.Time) ([]store.SigningKey, error) {
 	var keys []store.SigningKey
 	err := s.query(ctx, func(ctx context.Context, q querier) error {
 		keys = nil

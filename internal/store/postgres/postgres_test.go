@@ -454,7 +454,7 @@ func key(kid, alg string, created time.Time) store.SigningKey {
 
 func kids(t *testing.T, st *postgres.Store, now time.Time) string {
 	t.Helper()
-	keys, err := st.SigningKeysAt(t.Context(), now)
+	keys, err := st.SigningKeys(t.Context(), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,7 +477,7 @@ func TestSigningKeys_OneCurrentKeyPerAlgorithm(t *testing.T) {
 		t.Errorf("EnsureSigningKey(ES256) with es1 current = %s, %v; want es1", got.KID, err)
 	}
 	if got := kids(t, st, k0); got != "es1,rs1" {
-		t.Errorf("SigningKeysAt = %s, want es1,rs1", got)
+		t.Errorf("SigningKeys = %s, want es1,rs1", got)
 	}
 }
 
@@ -503,22 +503,22 @@ func TestSigningKeys_RotationPublishesTheOldKeyUntilItsTime(t *testing.T) {
 		t.Errorf("EnsureSigningKey after the rotation = %s, %v; want rs2", cur.KID, err)
 	}
 	if got := kids(t, st, until.Add(-time.Millisecond)); got != "rs2,rs1" {
-		t.Errorf("SigningKeysAt before PublishedUntil = %s, want rs2,rs1", got)
+		t.Errorf("SigningKeys before PublishedUntil = %s, want rs2,rs1", got)
 	}
 	if got := kids(t, st, until); got != "rs2" {
-		t.Errorf("SigningKeysAt at PublishedUntil = %s, want rs2", got)
+		t.Errorf("SigningKeys at PublishedUntil = %s, want rs2", got)
 	}
 	if err := st.PurgeExpired(ctx, until.Add(-time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	if got := kids(t, st, k0); got != "rs2,rs1" {
-		t.Errorf("after a purge before PublishedUntil, SigningKeysAt = %s, want rs1 kept", got)
+		t.Errorf("after a purge before PublishedUntil, SigningKeys = %s, want rs1 kept", got)
 	}
 	if err := st.PurgeExpired(ctx, until); err != nil {
 		t.Fatal(err)
 	}
 	if got := kids(t, st, k0); got != "rs2" {
-		t.Errorf("after a purge at PublishedUntil, SigningKeysAt = %s, want rs1 deleted", got)
+		t.Errorf("after a purge at PublishedUntil, SigningKeys = %s, want rs1 deleted", got)
 	}
 }
 
@@ -554,7 +554,7 @@ func TestSigningKeys_ConcurrentRotationsOfOneKeyHaveOneWinner(t *testing.T) {
 		t.Errorf("%d concurrent rotations of rs0 succeeded, want 1", wins)
 	}
 	if got := kids(t, st, k0); !strings.HasPrefix(got, "next-") || !strings.HasSuffix(got, ",rs0") || strings.Count(got, ",") != 1 {
-		t.Errorf("SigningKeysAt after the rotations = %s, want one new key and rs0", got)
+		t.Errorf("SigningKeys after the rotations = %s, want one new key and rs0", got)
 	}
 }
 

@@ -305,7 +305,9 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 //     pair counters 30 days after their last failure (an attacker's ips would
 //     otherwise leave rows forever);
 //   - blocks at their ExpiresAt;
-//   - events 30 days after they were created.
+//   - events 30 days after they were created;
+//   - rotated signing keys at their PublishedUntil (every token they signed
+//     has expired, so their private keys have no use left).
 //
 // It deletes in batches of purgeBatch rows, each batch its own short write
 // transaction, so that a table holding millions of dead rows never keeps the
@@ -329,6 +331,7 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 		{"pair_failures", `last_at <= ?`, []any{n - keep}},
 		{"blocks", `expires_at <= ?`, []any{n}},
 		{"events", `created_at <= ?`, []any{n - keep}},
+		{"signing_keys", `rotated_at <> 0 AND published_until <= ?`, []any{n}},
 	} {
 		for {
 			var deleted int64

@@ -1,9 +1,12 @@
 package sqlite_test
 
 import (
+	"database/sql"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/store/sqlite"
@@ -103,5 +106,82 @@ func TestOpen_ConcurrentStartersOnFreshFile(t *testing.T) {
 		if sts[i] != nil {
 			sts[i].Close()
 		}
+	}
+}
+
+// TestMigrate_KeyRotationKeepsTheActiveKey upgrades a database written
+// before key rotation (migration 0004, one active key): the active key stays
+// the current one, a retired key is gone, and a key that was neither stays
+// published as a rotated key.
+func TestMigrate_KeyRotationKeepsTheActiveKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sesame.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := filepath.Glob("migrations/000[1-4]_*.sql")
+	if err != nil || len(old) != 4 {
+		t.Fatalf("migrations 0001-0004: %v %v", old, err)
+	}
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range old {
+		body, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := db.Exec(`INSERT INTO schema_migrations VALUES (?, 0)`, i+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	created := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, row := range []struct {
+		kid             string
+		active, retired int64
+	}{
+		{"active", 1, 0},
+		{"retired", 0, created.Add(time.Hour).UnixMilli()},
+		{"published", 0, 0},
+	} {
+		if _, err := db.Exec(`INSERT INTO signing_keys (kid, algorithm, private_pem, created_at, active, retired_at) VALUES (?, 'RS256', ?, ?, ?, ?)`,
+			row.kid, []byte("pem of "+row.kid), created.UnixMilli(), row.active, row.retired); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st := openFile(t, path)
+	before := time.Now().Truncate(time.Second)
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := st.SigningKeys(t.Context(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKID := map[string]store.SigningKey{}
+	for _, k := range keys {
+		byKID[k.KID] = k
+	}
+	if len(keys) != 2 {
+		t.Fatalf("after the migration SigningKeys = %v, want the active and the published key", keys)
+	}
+	if k := byKID["active"]; !k.RotatedAt.IsZero() || !k.PublishedUntil.IsZero() || string(k.PrivatePEM) != "pem of active" || !k.CreatedAt.Equal(created) {
+		t.Errorf("the active key became %+v, want it current and unchanged", k)
+	}
+	k := byKID["published"]
+	if k.RotatedAt.Before(before) || k.PublishedUntil.Sub(k.RotatedAt) != 30*24*time.Hour {
+		t.Errorf("the published key became %+v, want it rotated now and published for 30 days", k)
+	}
+	// One current key per algorithm still holds.
+	next := store.SigningKey{KID: "next", Algorithm: "RS256", PrivatePEM: []byte("pem"), CreatedAt: time.Now()}
+	if got, err := st.EnsureSigningKey(t.Context(), next); err != nil || got.KID != "active" {
+		t.Errorf("EnsureSigningKey after the migration = %s, %v; want the active key", got.KID, err)
 	}
 }

@@ -262,4 +262,23 @@ var purgeTests = []test{
 		purge(t, st, t0.Add(retention))
 		checkEvents(t, st, 10, "new")
 	}},
+	{"RotatedSigningKeysGoAtPublishedUntil", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		k1, k2, k3 := signingKey(1), signingKey(2), signingKey(3)
+		es := algKey("ES256", 4)
+		ensureKey(t, st, k1)
+		ensureKey(t, st, es)
+		until1, until2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
+		rotate(t, st, k2, k1.KID, until1)
+		rotate(t, st, k3, k2.KID, until2)
+		r1, r2 := rotated(k1, k2, until1), rotated(k2, k3, until2)
+		// Listed at t0, so that only a deleted key is missing.
+		purge(t, st, until1.Add(-time.Millisecond))
+		checkKeys(t, st, t0, es, k3, r2, r1)
+		purge(t, st, until1)
+		checkKeys(t, st, t0, es, k3, r2)
+		// Current keys stay, however late it is.
+		purge(t, st, t0.Add(100*365*24*time.Hour))
+		checkKeys(t, st, t0, es, k3)
+	}},
 }

@@ -93,6 +93,37 @@ func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Sto
 		}
 	})
 
+	t.Run("KeyRotationHasOneWinnerAcrossReplicas", func(t *testing.T) {
+		// Every replica's schedule finds the same key due and rotates it,
+		// naming it as the key replaced: one rotation happens.
+		sts := open(t)
+		k0 := ensureKey(t, sts[0], signingKey(0))
+		until := t0.Add(time.Hour)
+		errs := make([]error, workers)
+		parallel(workers, func(i int) {
+			_, errs[i] = on(sts, i).RotateSigningKey(ctx(t), signingKey(100+i), k0.KID, until)
+		})
+		winner := -1
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				if winner >= 0 {
+					t.Errorf("rotations %d and %d both succeeded", winner, i)
+				}
+				winner = i
+			case !errors.Is(err, store.ErrKeyChanged):
+				t.Errorf("rotation %d: %v, want ErrKeyChanged", i, err)
+			}
+		}
+		if winner < 0 {
+			t.Fatal("no rotation succeeded")
+		}
+		next := signingKey(100 + winner)
+		for _, st := range sts {
+			checkKeys(t, st, t0, next, rotated(k0, next, until))
+		}
+	})
+
 	t.Run("UpdateTenantIsSerializedAcrossReplicas", func(t *testing.T) {
 		sts := open(t)
 		errs := make([]error, workers)
