@@ -17,6 +17,7 @@ import (
 	"github.com/sesame-id/sesame/internal/app"
 	"github.com/sesame-id/sesame/internal/clocktest"
 	"github.com/sesame-id/sesame/internal/store"
+	"github.com/sesame-id/sesame/internal/token"
 )
 
 // replica starts another Sesame on a's database file, as a second replica
@@ -163,10 +164,12 @@ func TestKeys_RotateWhileServing(t *testing.T) {
 		return slices.Contains(kidsOf(e.jwks()), newKID)
 	})
 	t.Logf("the server published the new key %v after the rotation (reload every 100 ms)", took)
+	// It signs with it once every JWKS has it: two reload intervals on.
+	time.Sleep(token.Activation(100*time.Millisecond) + 100*time.Millisecond)
 	after := e.login(webClientID, "alice@example.com", "openid email")
 	for _, raw := range []string{after.str("id_token"), after.str("access_token")} {
 		if _, kid := jwtHeader(t, raw); kid != newKID {
-			t.Errorf("a token issued after the reload is signed by %s, want the new key %s", kid, newKID)
+			t.Errorf("a token issued after the activation is signed by %s, want the new key %s", kid, newKID)
 		}
 	}
 	if kids := kidsOf(e.jwks()); !slices.Equal(kids, []string{newKID, oldKID}) {
@@ -206,17 +209,21 @@ func TestKeys_RotationThroughOneReplicaReachesTheOthers(t *testing.T) {
 	if replaced.KID != oldKID {
 		t.Fatalf("rotation replaced %s, want %s", replaced.KID, oldKID)
 	}
-	// The replica that rotated signs with the new key at once.
-	fresh := a.login(webClientID, "bob@example.com", "openid email")
-	if _, kid := jwtHeader(t, fresh.str("access_token")); kid != next.KID {
-		t.Fatalf("replica a signs with %s after its own rotation, want %s", kid, next.KID)
+	// The replica that rotated publishes the new key at once, and goes on
+	// signing with the old one until every replica can have it.
+	if kids := kidsOf(a.jwks()); !slices.Contains(kids, next.KID) {
+		t.Fatalf("replica a's JWKS after its own rotation = %q, without the new key", kids)
+	}
+	if _, kid := jwtHeader(t, a.login(webClientID, "bob@example.com", "openid email").str("access_token")); kid != oldKID {
+		t.Fatalf("replica a signs with %s right after its own rotation, want the old key %s", kid, oldKID)
 	}
 
 	took := waitFor(t, "replica b publishes the new key", func() bool { return slices.Contains(kidsOf(b.jwks()), next.KID) })
 	t.Logf("replica b published the new key %v after the rotation (reload every 100 ms)", took)
-	fromB := b.login(webClientID, "bob@example.com", "openid email")
-	if _, kid := jwtHeader(t, fromB.str("access_token")); kid != next.KID {
-		t.Errorf("replica b signs with %s after reloading, want %s", kid, next.KID)
+	time.Sleep(token.Activation(100*time.Millisecond) + 100*time.Millisecond)
+	fresh := b.login(webClientID, "bob@example.com", "openid email")
+	if _, kid := jwtHeader(t, fresh.str("access_token")); kid != next.KID {
+		t.Errorf("replica b signs with %s after the activation, want %s", kid, next.KID)
 	}
 
 	if kids := kidsOf(c.jwks()); slices.Contains(kids, next.KID) {
@@ -361,9 +368,12 @@ func TestKeys_ScheduledRotationOnTwoReplicasRotatesOnce(t *testing.T) {
 		t.Fatalf("after the key came due on two replicas the database holds %q, want one new key and the old one", kids)
 	}
 	// The tenant's longest token: an access token without audience, a day.
-	if got, want := replaced.PublishedUntil.Sub(replaced.RotatedAt), 24*time.Hour+50*time.Millisecond+5*time.Minute; got != want {
+	if got, want := replaced.PublishedUntil.Sub(replaced.RotatedAt), 24*time.Hour+3*50*time.Millisecond+5*time.Minute; got != want {
 		t.Errorf("the old key stays published %v after the rotation, want %v", got, want)
 	}
+	// The new key signs once it has been published for two reloads.
+	clock.Advance(token.Activation(50 * time.Millisecond))
+	time.Sleep(200 * time.Millisecond)
 	for name, e := range map[string]*env{"a": a, "b": b} {
 		waitFor(t, "replica "+name+" publishes the new key", func() bool { return slices.Contains(kidsOf(e.jwks()), newKID) })
 		if err := verifyAgainstJWKS(t, e.jwks(), old.str("id_token")); err != nil {

@@ -644,8 +644,9 @@ func TestKeys_ListAndRotate(t *testing.T) {
 		t.Fatalf("after keys rotate the store holds %d keys, want a new current RS256 key and %s rotated", len(keys), first)
 	}
 	// The development tenant's longest token is an access token of a day;
-	// replicas may sign 20 s more, and 5 minutes cover clock drift.
-	want := 24*time.Hour + 20*time.Second + 5*time.Minute
+	// replicas may sign with the old key up to three reload intervals (20 s)
+	// more, and 5 minutes cover clock drift.
+	want := 24*time.Hour + 3*20*time.Second + 5*time.Minute
 	if got := keys[1].PublishedUntil.Sub(keys[1].RotatedAt); got != want {
 		t.Errorf("the replaced key is published for %v after its rotation, want %v", got, want)
 	}

@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/sesame-id/sesame/internal/tenant"
 	"github.com/sesame-id/sesame/internal/token"
@@ -46,10 +48,11 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// handleJWKS publishes the signing keys. A rotation signs with the new key at
-// once, so caches in front of the JWKS may keep it for 15 seconds only.
+// handleJWKS publishes the signing keys. A new key signs only once every
+// copy of the JWKS that lacks it has expired (token.Activation), so copies
+// may be kept for one key reload interval and no longer.
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=15")
+	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(s.Keys.MaxAge()/time.Second)))
 	_, _ = w.Write(s.Keys.JWKS())
 }

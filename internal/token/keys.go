@@ -68,12 +68,20 @@ const DefaultReloadInterval = 20 * time.Second
 const PublishLeeway = 5 * time.Minute
 
 // PublishFor is how long a key stays in the JWKS after a rotation: until
-// every token it signed has expired. After the rotation, replicas that have
-// not reloaded yet sign with it for up to reloadInterval more; each token
-// lives at most longest.
+// every token it signed has expired. After the rotation it keeps signing
+// until the new key is ready (Activation) and a replica's next reload
+// notices, at most three reload intervals; each token lives at most longest.
 func PublishFor(longest, reloadInterval time.Duration) time.Duration {
-	return reloadInterval + longest + PublishLeeway
+	return 3*reloadInterval + longest + PublishLeeway
 }
+
+// Activation is how long a new key is published before it signs: two
+// reload intervals. Within the first every replica has loaded it into its
+// JWKS; a relying party's copy of the JWKS from before that (kept at most
+// one reload interval, the JWKS's max-age) has expired by the end of the
+// second. So no token signed with a new key ever meets a JWKS without it.
+// The first key of an algorithm signs at once: nothing was signed before.
+func Activation(reloadInterval time.Duration) time.Duration { return 2 * reloadInterval }
 
 // KeyStore is the part of the store the signing keys live in.
 type KeyStore interface {
@@ -124,10 +132,16 @@ type keySet struct {
 	jwks    []byte
 }
 
+// currentKey is an algorithm's current key and the signer of its tokens:
+// the current key's own, or while it waits to be published everywhere
+// (Activation), the newest key it replaced.
 type currentKey struct {
-	kid     string
-	created time.Time
+	kid     string    // the current key
+	created time.Time // when it became current
 	signer  jose.Signer
+	// waiting: the current key does not sign yet, and no key it replaced
+	// has been found to sign instead (then it signs itself).
+	waiting bool
 }
 
 type publicKey struct {
@@ -203,11 +217,12 @@ func (k *Keys) Reload(ctx context.Context) error {
 }
 
 func (k *Keys) reloadLocked(ctx context.Context) error {
-	records, err := k.st.SigningKeys(ctx, k.opts.Now())
+	now := k.opts.Now()
+	records, err := k.st.SigningKeys(ctx, now)
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
-	set, err := newKeySet(records)
+	set, err := newKeySet(records, now, Activation(k.opts.ReloadInterval))
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
@@ -325,8 +340,15 @@ func (k *Keys) Current(alg string) (kid string, created time.Time, ok bool) {
 	return c.kid, c.created, ok
 }
 
-func newKeySet(records []store.SigningKey) (*keySet, error) {
+// newKeySet builds the keys loaded at now. Every key is published; the
+// current key of an algorithm signs once it has been current for
+// activation, and until then the newest key it replaced (if one is still
+// published) keeps signing.
+func newKeySet(records []store.SigningKey, now time.Time, activation time.Duration) (*keySet, error) {
 	set := &keySet{current: map[string]currentKey{}, public: map[string]publicKey{}}
+	currents := map[string]bool{}
+	// records are newest first: the first of each algorithm is its current
+	// key, or the newest one it replaced.
 	var jwks jose.JSONWebKeySet
 	for _, rec := range records {
 		alg := jose.SignatureAlgorithm(rec.Algorithm)
@@ -355,10 +377,11 @@ func newKeySet(records []store.SigningKey) (*keySet, error) {
 		}
 		set.public[rec.KID] = publicKey{alg: alg, key: pub}
 		jwks.Keys = append(jwks.Keys, jose.JSONWebKey{Key: pub, KeyID: rec.KID, Algorithm: string(alg), Use: "sig"})
-		if !rec.RotatedAt.IsZero() {
-			continue
+		cur, seen := set.current[rec.Algorithm]
+		if !rec.RotatedAt.IsZero() && (!seen || !cur.waiting) {
+			continue // an older rotated key, or the current key signs
 		}
-		if _, dup := set.current[rec.Algorithm]; dup {
+		if rec.RotatedAt.IsZero() && currents[rec.Algorithm] {
 			return nil, fmt.Errorf("signing keys: two current %s keys", rec.Algorithm)
 		}
 		signer, err := jose.NewSigner(
@@ -368,7 +391,14 @@ func newKeySet(records []store.SigningKey) (*keySet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("signing key %s: %w", rec.KID, err)
 		}
-		set.current[rec.Algorithm] = currentKey{kid: rec.KID, created: rec.CreatedAt, signer: signer}
+		if !rec.RotatedAt.IsZero() {
+			cur.signer, cur.waiting = signer, false
+			set.current[rec.Algorithm] = cur
+			continue
+		}
+		currents[rec.Algorithm] = true
+		set.current[rec.Algorithm] = currentKey{kid: rec.KID, created: rec.CreatedAt, signer: signer,
+			waiting: now.Sub(rec.CreatedAt) < activation}
 	}
 	b, err := json.Marshal(jwks)
 	if err != nil {
@@ -377,6 +407,10 @@ func newKeySet(records []store.SigningKey) (*keySet, error) {
 	set.jwks = b
 	return set, nil
 }
+
+// MaxAge is how long a copy of the JWKS may be kept: one reload interval
+// (see Activation).
+func (k *Keys) MaxAge() time.Duration { return k.opts.ReloadInterval }
 
 // JWKS returns the published public keys as a JSON Web Key Set document:
 // the current key of each algorithm and the rotated keys whose tokens may

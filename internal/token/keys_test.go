@@ -229,11 +229,33 @@ func TestKeys_JWKSKeepsTheOldKeyUntilPublishedUntil(t *testing.T) {
 		t.Errorf("Rotate replaced %s until %v (private key %t); want %s until +10h, no private keys returned",
 			replaced.KID, replaced.PublishedUntil, replaced.PrivatePEM != nil, oldKID)
 	}
+	// The new key is published at once but signs only after Activation,
+	// when no replica's or relying party's JWKS can lack it any more.
+	if kids := jwksKIDs(t, k.JWKS()); !slices.Equal(kids, []string{next.KID, oldKID}) {
+		t.Errorf("JWKS right after Rotate = %q, want the new key and the old", kids)
+	}
+	if _, kid := header(t, sign(t, k, token.RS256)); kid != oldKID {
+		t.Errorf("right after Rotate tokens are signed by %s, want the old key %s until the new one is everywhere", kid, oldKID)
+	}
+	clock.Advance(token.Activation(token.DefaultReloadInterval) - time.Millisecond)
+	if err := k.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, kid := header(t, sign(t, k, token.RS256)); kid != oldKID {
+		t.Errorf("just before Activation tokens are signed by %s, want the old key %s", kid, oldKID)
+	}
+	if kid, _, _ := k.Current(token.RS256); kid != next.KID {
+		t.Errorf("Current = %s while the new key waits, want the new key %s (the next rotation replaces it)", kid, next.KID)
+	}
+	clock.Advance(time.Millisecond)
+	if err := k.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	if _, kid := header(t, sign(t, k, token.RS256)); kid != next.KID {
-		t.Errorf("after Rotate tokens are signed by %s, want the new key %s", kid, next.KID)
+		t.Errorf("after Activation tokens are signed by %s, want the new key %s", kid, next.KID)
 	}
 
-	clock.Advance(10*time.Hour - time.Millisecond)
+	clock.Advance(10*time.Hour - token.Activation(token.DefaultReloadInterval) - time.Millisecond)
 	if err := k.Reload(t.Context()); err != nil {
 		t.Fatal(err)
 	}
