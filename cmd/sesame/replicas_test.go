@@ -253,7 +253,7 @@ func verifyWith(t *testing.T, base, token string) error {
 	if err := json.NewDecoder(res.Body).Decode(&set); err != nil {
 		t.Fatal(err)
 	}
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		return err
 	}
@@ -268,7 +268,7 @@ func verifyWith(t *testing.T, base, token string) error {
 
 func kidOf(t *testing.T, token string) string {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}
