@@ -381,6 +381,12 @@ func validateClient(o *obj, c *Client) {
 	checkURLs(o, "allowed_logout_urls", c.AllowedLogoutURLs, false)
 	checkURLs(o, "web_origins", c.WebOrigins, true)
 	checkURLs(o, "allowed_origins", c.AllowedOrigins, true)
+	if c.LogoURI != "" && !strings.HasPrefix(c.LogoURI, "https://") {
+		o.warnf("logo_uri %q is not an https URL; the login page shows no logo", c.LogoURI)
+	}
+	if color := c.PrimaryColor(); color != "" && !ValidColor(color) {
+		o.errorf("field \"sesame.branding.primary_color\": want #RGB or #RRGGBB, got %q", color)
+	}
 	if j := c.JWTConfiguration; j != nil {
 		if !signingAlgs[j.Alg] {
 			o.errorf("field \"jwt_configuration.alg\": unknown value %q", j.Alg)

@@ -47,7 +47,6 @@ func TestLoadFile_ExportLoadsWithOneWarningPerIgnoredThing(t *testing.T) {
 		`section "emailTemplates" is not implemented yet; ignored`,
 		`section "guardianFactors" is not implemented yet; ignored`,
 		`section "attackProtection" is not implemented yet; ignored`,
-		`clients[My App]: field "logo_uri" is not implemented yet; ignored`,
 		`clients[My App]: field "custom_login_page_on" is not implemented yet; ignored`,
 		`clients[Mobile]: field "mobile" is not implemented yet; ignored`,
 		`clients[Mobile]: field "sso" is not implemented yet; ignored`,
@@ -124,8 +123,7 @@ func TestParseFile_JSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Contains(warnings, `clients[SPA]: field "logo_uri" is not implemented yet; ignored`) ||
-				!slices.Contains(warnings, `section "pages" is not implemented yet; ignored`) {
+			if !slices.Contains(warnings, `section "pages" is not implemented yet; ignored`) {
 				t.Errorf("warnings = %q", warnings)
 			}
 			tn := f.Tenant()
@@ -257,6 +255,21 @@ connections:
 		{"unknown email provider", `
 emailProvider: {name: pigeon}`,
 			[]string{`emailProvider: field "name": unknown provider "pigeon"`}},
+		{"colour that is not #RGB or #RRGGBB", `
+clients:
+  - name: A
+    sesame: {branding: {primary_color: "red;}body{background:url(//evil)"}}`,
+			[]string{`clients[0] "A": field "sesame.branding.primary_color": want #RGB or #RRGGBB, got "red;}body{background:url(//evil)"`}},
+		{"colour name", `
+clients:
+  - name: A
+    sesame: {branding: {primary_color: red}}`,
+			[]string{`field "sesame.branding.primary_color": want #RGB or #RRGGBB`}},
+		{"typo in branding", `
+clients:
+  - name: A
+    sesame: {branding: {primary_colour: "#fff"}}`,
+			[]string{`unknown field "sesame.branding.primary_colour"`}},
 		{"yaml syntax", "clients: [", []string{"tenant.yaml: yaml:"}},
 		{"duplicate yaml key", "clients: []\nclients: []", []string{`duplicate key "clients"`}},
 	}
@@ -544,6 +557,47 @@ resourceServers:
 	for _, want := range []string{`field "jwt_configuration.alg": unknown value "none"`, `field "signing_alg": unknown value "RS512"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v, want it to say %s", err, want)
+		}
+	}
+}
+
+func TestParseFile_ClientBranding(t *testing.T) {
+	f, warnings, err := parse(t, `
+clients:
+  - name: A
+    logo_uri: https://a.example.com/logo.svg
+    sesame: {branding: {primary_color: "#0B57D0"}}
+  - name: B
+    logo_uri: http://b.example.com/logo.png
+    sesame: {branding: {primary_color: "#abc"}}
+  - name: C`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{`clients[B]: logo_uri "http://b.example.com/logo.png" is not an https URL; the login page shows no logo`}; !slices.Equal(warnings, want) {
+		t.Errorf("warnings = %q, want %q", warnings, want)
+	}
+	tn := f.Tenant()
+	for i, want := range []struct{ logo, color string }{
+		{"https://a.example.com/logo.svg", "#0B57D0"},
+		{"http://b.example.com/logo.png", "#abc"},
+		{"", ""},
+	} {
+		if c := tn.Clients[i]; c.LogoURI != want.logo || c.PrimaryColor() != want.color {
+			t.Errorf("%s: logo %q colour %q, want %q %q", c.Name, c.LogoURI, c.PrimaryColor(), want.logo, want.color)
+		}
+	}
+}
+
+func TestValidColor(t *testing.T) {
+	for s, want := range map[string]bool{
+		"#fff": true, "#FFF": true, "#0b57d0": true, "#0B57D0": true,
+		"": false, "fff": false, "#ffff": false, "#fffff": false, "#fffffff": false,
+		"#ggg": false, "red": false, "#fff;": false, "#fff}": false, "#ff\\66": false,
+		"rgb(0,0,0)": false, "#٠٠٠": false,
+	} {
+		if got := ValidColor(s); got != want {
+			t.Errorf("ValidColor(%q) = %v, want %v", s, got, want)
 		}
 	}
 }

@@ -96,6 +96,10 @@ var clientFields = fields{
 	"cross_origin_authentication":         boolean(used),
 	"cross_origin_auth":                   boolean(used), // the older name, still in many exports
 	"client_metadata":                     free(used),
+	"logo_uri":                            str(used),
+	"sesame": object(used, fields{
+		"branding": object(used, fields{"primary_color": str(used)}),
+	}),
 	"jwt_configuration": object(used, fields{
 		"lifetime_in_seconds": intOrString(used), // go-auth0 accepts a number or a numeric string
 		"alg":                 str(used),
@@ -116,7 +120,6 @@ var clientFields = fields{
 		}),
 	}),
 
-	"logo_uri":                              str(ignored),
 	"client_aliases":                        strs(ignored),
 	"allowed_clients":                       strs(ignored),
 	"encryption_key":                        strMap(ignored),

@@ -62,10 +62,51 @@ type Client struct {
 	JWTConfiguration          *JWTConfiguration   `json:"jwt_configuration,omitempty"`
 	RefreshToken              *RefreshTokenConfig `json:"refresh_token,omitempty"`
 	Description               string              `json:"description,omitempty"`
-	LogoURI                   string              `json:"logo_uri,omitempty"`
+	// LogoURI is the application's logo; the hosted login page shows it
+	// when it is an https URL.
+	LogoURI string `json:"logo_uri,omitempty"`
+	// Sesame holds Sesame's own client settings, kept under sesame so they
+	// never collide with a field Auth0 adds later.
+	Sesame *ClientSesame `json:"sesame,omitempty"`
 
 	// SecretHash is the SHA-256 of the client secret (never the secret).
 	SecretHash []byte `json:"-"`
+}
+
+// ClientSesame is a client's Sesame-only settings.
+type ClientSesame struct {
+	Branding *ClientBranding `json:"branding,omitempty"`
+}
+
+// ClientBranding is how the hosted login page looks for this client.
+// Auth0 keeps the colour in the tenant's branding settings, one for all
+// applications; Sesame has it per client, beside the client's logo_uri.
+type ClientBranding struct {
+	// PrimaryColor is the buttons' and links' colour, #RGB or #RRGGBB.
+	PrimaryColor string `json:"primary_color,omitempty"`
+}
+
+// PrimaryColor returns the client's primary colour, or "" when it has none.
+func (c *Client) PrimaryColor() string {
+	if c.Sesame == nil || c.Sesame.Branding == nil {
+		return ""
+	}
+	return c.Sesame.Branding.PrimaryColor
+}
+
+// ValidColor reports whether s is a CSS hex colour of the form #RGB or
+// #RRGGBB, the only form a colour from the tenant may take: anything else
+// could carry CSS into the login page.
+func ValidColor(s string) bool {
+	if len(s) != 4 && len(s) != 7 || s[0] != '#' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // JWTConfiguration is the client's ID token configuration.
