@@ -1,8 +1,6 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -22,65 +20,11 @@ const SessionCookie = "sesame_session"
 // SessionLifetime is how long a login session lasts.
 const SessionLifetime = 3 * 24 * time.Hour
 
-// linkPassThrough are authParams auth0.js sends that the link carries
-// unchanged for the application, though Sesame does not act on them.
-var linkPassThrough = []string{"protocol", "_csrf", "_intstate", "auth0Client"}
-
-// linkParams builds the query of a magic link (spec §2.1): the identifier,
-// the connection's default authParams overridden by the request's, checked
-// as an authorization request, so that a link never points at a redirect
-// the client has not registered.
-func (s *Server) linkParams(t *tenant.Tenant, client *tenant.Client, conn *tenant.Connection, email string, authParams map[string]any) (url.Values, error) {
-	merged := map[string]string{}
-	for _, src := range []map[string]any{conn.Options.AuthParams, authParams} {
-		for k, v := range src {
-			switch v := v.(type) {
-			case nil:
-			case string:
-				merged[k] = v
-			case bool, float64:
-				merged[k] = fmt.Sprint(v)
-			default:
-				return nil, startError("bad.authParams", "error in authParams."+truncate(k, 64)+" - invalid type (expected string)")
-			}
-		}
-	}
-	given := url.Values{}
-	for k, v := range merged {
-		given.Set(k, v)
-	}
-	given.Set("client_id", client.ClientID)
-	ar := oauth.AuthRequestFromValues(given)
-	if err := oauth.ResolveRedirectURI(client, &ar); err != nil {
-		return nil, authParamsError(err)
-	}
-	if err := s.OAuth.ValidateAuthRequest(t, client, &ar); err != nil {
-		return nil, authParamsError(err)
-	}
-	q := ar.Values()
-	q.Set("connection", conn.Name)
-	q.Set("email", email)
-	for _, k := range linkPassThrough {
-		if v, ok := merged[k]; ok {
-			q.Set(k, v)
-		}
-	}
-	return q, nil
-}
-
 // isCanonicalEmail reports whether s is its own CanonicalEmail, as the
 // address in every link Sesame makes is.
 func isCanonicalEmail(s string) bool {
 	c, err := passwordless.CanonicalEmail(s)
 	return err == nil && c == s
-}
-
-func authParamsError(err error) error {
-	var oe *oauth.Error
-	if errors.As(err, &oe) {
-		return startError("bad.authParams", oe.Description)
-	}
-	return err
 }
 
 // handleVerifyRedirectGet is the magic link. By default it answers a page
@@ -301,135 +245,4 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, client *te
 		Secure: u != nil && u.Scheme == "https",
 	})
 	return sess, nil
-}
-
-// sendAuthResult redirects to the application, or posts the result to it
-// with an auto-submitting form for response_mode=form_post.
-func (s *Server) sendAuthResult(w http.ResponseWriter, res oauth.AuthResult) {
-	noStore(w)
-	if res.Mode == "form_post" {
-		nonce, err := randomToken(16)
-		if err != nil {
-			renderError(w, http.StatusInternalServerError, "Something went wrong.")
-			return
-		}
-		fields := []hiddenField{}
-		for _, k := range slices.Sorted(func(yield func(string) bool) {
-			for k := range res.Params {
-				if !yield(k) {
-					return
-				}
-			}
-		}) {
-			fields = append(fields, hiddenField{Name: k, Value: res.Params.Get(k)})
-		}
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'unsafe-inline'; frame-ancestors 'none'")
-		renderPage(w, http.StatusOK, formPostPage, formPostData{Action: res.RedirectURI, Fields: fields, Nonce: nonce})
-		return
-	}
-	w.Header().Set("Location", res.URL())
-	w.WriteHeader(http.StatusFound)
-}
-
-func (s *Server) renderInternalError(w http.ResponseWriter, r *http.Request, err error) {
-	if unavailable(r, err) {
-		s.Logger.Warn("database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", retryAfter)
-		renderError(w, http.StatusServiceUnavailable, "Sign-in is unavailable for a moment. Please try again in a few seconds.")
-		return
-	}
-	s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	renderError(w, http.StatusInternalServerError, "Something went wrong. Please try again.")
-}
-
-// secureHeaders are sent with every page of the login flow: nothing is
-// cached, no referrer leaks the link, no one frames the page.
-func secureHeaders(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
-}
-
-// handleVerify is POST /passwordless/verify (spec §3.2), which auth0.js calls
-// before it navigates to verify_redirect: it checks the code without
-// consuming it, and a wrong code uses up one of its tries.
-func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
-	noStore(w)
-	p, err := readParams(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	username := firstOf(p, "email", "phone_number", "username")
-	code := firstOf(p, "verification_code", "password")
-	for _, req := range []struct{ name, value string }{
-		{"client_id", p["client_id"]}, {"connection", p["connection"]}, {"username", username}, {"verification_code", code},
-	} {
-		if req.value == "" {
-			s.writeError(w, r, invalidRequest("missing "+req.name+" parameter"))
-			return
-		}
-	}
-	t := s.Tenant()
-	client := t.Client(p["client_id"])
-	if client == nil {
-		s.writeError(w, r, &oauth.Error{Status: http.StatusForbidden, Code: "unauthorized_client", Description: "invalid client"})
-		return
-	}
-	conn := t.Connection(p["connection"])
-	if conn == nil || (conn.Strategy != "email" && conn.Strategy != "sms") {
-		s.writeError(w, r, invalidRequest("the connection was not found"))
-		return
-	}
-	if !conn.EnabledFor(client.ClientID) {
-		s.writeError(w, r, invalidRequest("the connection was disabled"))
-		return
-	}
-	ip := s.callerIP(r)
-	limit := s.codeCheckLimit(ip)
-	err = s.Passwordless.Check(r.Context(), passwordless.VerifyRequest{
-		Client: client, Connection: conn, Username: username, OTP: code, IP: ip,
-		Takes: limit.takes, Taken: limit.Taken,
-	})
-	if !limit.done(w, r, err, client.ClientID, jsonLimited) {
-		return
-	}
-	if err != nil {
-		var pe *passwordless.Error
-		if errors.As(err, &pe) {
-			// Spec §3.2: a wrong code is 401 invalid_user_password here; an
-			// expired or exhausted code answers the same, with its own text.
-			if pe.Code == passwordless.CodeTooManyAttempts {
-				s.writeError(w, r, &oauth.Error{Status: http.StatusTooManyRequests, Code: pe.Code, Description: pe.Description})
-				return
-			}
-			s.writeError(w, r, &oauth.Error{Status: http.StatusUnauthorized, Code: "invalid_user_password", Description: pe.Description})
-			return
-		}
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, struct{}{})
-}
-
-func firstOf(p map[string]string, names ...string) string {
-	for _, n := range names {
-		if v := p[n]; v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// randomToken returns n random bytes, base64url without padding.
-func randomToken(n int) (string, error) {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("random: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }
