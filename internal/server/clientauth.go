@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/tenant"
 )
@@ -68,7 +69,7 @@ func checkSecret(c *tenant.Client, cred clientCredentials) secretOutcome {
 	return secretOK
 }
 
-var errClientAuth = &oauth.Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "Client authentication failed"}
+var errClientAuth = &oauth.Error{Kind: fault.Unauthenticated, Code: "invalid_client", Description: "Client authentication failed"}
 
 // authenticateTokenClient identifies and authenticates the client of a
 // token-endpoint request.
@@ -81,7 +82,7 @@ func (s *Server) authenticateTokenClient(r *http.Request, t *tenant.Tenant, p ma
 		return nil, invalidRequest("Missing required parameter: client_id")
 	}
 	if p["client_assertion"] != "" {
-		return nil, &oauth.Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "private_key_jwt client authentication is not supported yet"}
+		return nil, &oauth.Error{Kind: fault.Unauthenticated, Code: "invalid_client", Description: "private_key_jwt client authentication is not supported yet"}
 	}
 	client := t.Client(cred.ClientID)
 	if client == nil {

@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/oauth"
+	"github.com/sesame-id/sesame/internal/passwordless"
 )
 
 // readJSONObject reads a JSON object body, enforcing the content type and
@@ -39,7 +41,7 @@ func readJSONObject(r *http.Request) (map[string]json.RawMessage, error) {
 }
 
 // errBodyTooLarge is answered with 413.
-var errBodyTooLarge = startError("bad.request", "the request body is too large")
+var errBodyTooLarge = &passwordless.Error{Kind: fault.TooLarge, Code: "bad.request", Description: "the request body is too large"}
 
 // jsonType names the JSON type of a raw value the way Auth0's messages do.
 func jsonType(v json.RawMessage) string {
@@ -72,7 +74,7 @@ func readParams(r *http.Request) (map[string]string, error) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, &oauth.Error{Status: http.StatusRequestEntityTooLarge, Code: "invalid_request", Description: "the request body is too large"}
+			return nil, &oauth.Error{Kind: fault.TooLarge, Code: "invalid_request", Description: "the request body is too large"}
 		}
 		return nil, invalidRequest("could not read the request body")
 	}

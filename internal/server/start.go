@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/ratelimit"
@@ -103,10 +104,6 @@ func decodeStart(raw map[string]json.RawMessage) (startRequest, error) {
 func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	raw, err := readJSONObject(r)
 	if err != nil {
-		if err == errBodyTooLarge {
-			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "bad.request", Description: errBodyTooLarge.Description})
-			return
-		}
 		s.writeError(w, r, err)
 		return
 	}
@@ -122,7 +119,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.ClientAssertion != "" || req.ClientAssertionType != "" || client.TokenEndpointAuthMethod == tenant.AuthPrivateKeyJWT {
-		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized_client", Description: "private_key_jwt client authentication is not supported yet"})
+		s.writeError(w, r, &oauth.Error{Kind: fault.Unauthenticated, Code: "unauthorized_client", Description: "private_key_jwt client authentication is not supported yet"})
 		return
 	}
 	cred := readClientCredentials(r, req.ClientID, req.ClientSecret)
@@ -153,10 +150,10 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	}
 	switch outcome {
 	case secretMissing:
-		fail(&oauth.Error{Status: http.StatusUnauthorized, Code: "unauthorized_client", Description: "Client authentication is required"})
+		fail(&oauth.Error{Kind: fault.Unauthenticated, Code: "unauthorized_client", Description: "Client authentication is required"})
 		return
 	case secretWrong:
-		fail(&oauth.Error{Status: http.StatusUnauthorized, Code: "unauthorized_client", Description: "Invalid client credentials"})
+		fail(&oauth.Error{Kind: fault.Unauthenticated, Code: "unauthorized_client", Description: "Invalid client credentials"})
 		return
 	}
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/tenant"
@@ -41,7 +42,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	// authenticateTokenClient refused every confidential client without its
 	// secret, so here a confidential client has authenticated.
 	ip := s.endUserIP(r, client, true)
-	notAllowed := &oauth.Error{Status: http.StatusForbidden, Code: "unauthorized_client",
+	notAllowed := &oauth.Error{Kind: fault.Forbidden, Code: "unauthorized_client",
 		Description: "Grant type '" + truncate(grant, 100) + "' not allowed for the client.", URI: grantErrorURI}
 
 	var resp *oauth.TokenResponse
@@ -59,7 +60,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if ru := p["redirect_uri"]; ru != "" && !client.CallbackAllowed(ru) {
-			s.writeError(w, r, &oauth.Error{Status: http.StatusForbidden, Code: "unauthorized_client", Description: "The redirect_uri is not in the list of allowed callback URLs."})
+			s.writeError(w, r, &oauth.Error{Kind: fault.Forbidden, Code: "unauthorized_client", Description: "The redirect_uri is not in the list of allowed callback URLs."})
 			return
 		}
 		audience := p["audience"]
@@ -99,7 +100,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			Tenant: t, Client: client, Code: p["code"], RedirectURI: p["redirect_uri"], CodeVerifier: p["code_verifier"],
 		})
 	default:
-		s.writeError(w, r, &oauth.Error{Status: http.StatusBadRequest, Code: "unsupported_grant_type",
+		s.writeError(w, r, &oauth.Error{Kind: fault.Invalid, Code: "unsupported_grant_type",
 			Description: "Unsupported grant type: " + truncate(grant, 100)})
 		return
 	}

@@ -1,9 +1,9 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 
+	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
 )
@@ -15,7 +15,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	p, err := readParams(r)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeVerifyError(w, r, err)
 		return
 	}
 	username := firstOf(p, "email", "phone_number", "username")
@@ -24,23 +24,23 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		{"client_id", p["client_id"]}, {"connection", p["connection"]}, {"username", username}, {"verification_code", code},
 	} {
 		if req.value == "" {
-			s.writeError(w, r, invalidRequest("missing "+req.name+" parameter"))
+			s.writeVerifyError(w, r, invalidRequest("missing "+req.name+" parameter"))
 			return
 		}
 	}
 	t := s.Tenant()
 	client := t.Client(p["client_id"])
 	if client == nil {
-		s.writeError(w, r, &oauth.Error{Status: http.StatusForbidden, Code: "unauthorized_client", Description: "invalid client"})
+		s.writeVerifyError(w, r, &oauth.Error{Kind: fault.Forbidden, Code: "unauthorized_client", Description: "invalid client"})
 		return
 	}
 	conn := t.Connection(p["connection"])
 	if conn == nil || (conn.Strategy != "email" && conn.Strategy != "sms") {
-		s.writeError(w, r, invalidRequest("the connection was not found"))
+		s.writeVerifyError(w, r, invalidRequest("the connection was not found"))
 		return
 	}
 	if !conn.EnabledFor(client.ClientID) {
-		s.writeError(w, r, invalidRequest("the connection was disabled"))
+		s.writeVerifyError(w, r, invalidRequest("the connection was disabled"))
 		return
 	}
 	ip := s.callerIP(r)
@@ -53,18 +53,9 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		var pe *passwordless.Error
-		if errors.As(err, &pe) {
-			// Spec §3.2: a wrong code is 401 invalid_user_password here; an
-			// expired or exhausted code answers the same, with its own text.
-			if pe.Code == passwordless.CodeTooManyAttempts {
-				s.writeError(w, r, &oauth.Error{Status: http.StatusTooManyRequests, Code: pe.Code, Description: pe.Description})
-				return
-			}
-			s.writeError(w, r, &oauth.Error{Status: http.StatusUnauthorized, Code: "invalid_user_password", Description: pe.Description})
-			return
-		}
-		s.writeError(w, r, err)
+		// Spec §3.2: a wrong code is 401 invalid_user_password here; an
+		// expired or exhausted code answers the same, with its own text.
+		s.writeVerifyError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct{}{})

@@ -37,7 +37,7 @@ func (s *Server) handleVerifyRedirectGet(w http.ResponseWriter, r *http.Request)
 	secureHeaders(w)
 	q := r.URL.Query()
 	t := s.Tenant()
-	client, conn, ar, ok := s.linkContext(w, t, q)
+	client, conn, ar, ok := s.linkContext(w, r, t, q)
 	if !ok {
 		return
 	}
@@ -72,7 +72,7 @@ func (s *Server) handleVerifyRedirectPost(w http.ResponseWriter, r *http.Request
 	}
 	q := r.PostForm
 	t := s.Tenant()
-	client, conn, ar, ok := s.linkContext(w, t, q)
+	client, conn, ar, ok := s.linkContext(w, r, t, q)
 	if !ok {
 		return
 	}
@@ -82,7 +82,7 @@ func (s *Server) handleVerifyRedirectPost(w http.ResponseWriter, r *http.Request
 // linkContext resolves the client, connection and authorization request of
 // a magic link. Problems that make a redirect unsafe are answered with an
 // error page here.
-func (s *Server) linkContext(w http.ResponseWriter, t *tenant.Tenant, q url.Values) (*tenant.Client, *tenant.Connection, oauth.AuthRequest, bool) {
+func (s *Server) linkContext(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, q url.Values) (*tenant.Client, *tenant.Connection, oauth.AuthRequest, bool) {
 	client := t.Client(q.Get("client_id"))
 	if client == nil {
 		renderError(w, http.StatusBadRequest, "This link is not valid: it names an unknown application.")
@@ -103,9 +103,7 @@ func (s *Server) linkContext(w http.ResponseWriter, t *tenant.Tenant, q url.Valu
 	}
 	ar := oauth.AuthRequestFromValues(q)
 	if err := oauth.ResolveRedirectURI(client, &ar); err != nil {
-		var oe *oauth.Error
-		errors.As(err, &oe)
-		renderError(w, http.StatusBadRequest, oe.Description)
+		s.renderPageError(w, r, err)
 		return nil, nil, oauth.AuthRequest{}, false
 	}
 	return client, conn, ar, true
@@ -168,47 +166,34 @@ func (s *Server) verifyRedirect(w http.ResponseWriter, r *http.Request, t *tenan
 		return
 	}
 	if err != nil {
-		var (
-			pe *passwordless.Error
-			oe *oauth.Error
-		)
-		switch {
-		case errors.Is(err, errLinkAltered):
+		if errors.Is(err, errLinkAltered) {
 			// Not sent anywhere: the request's redirect_uri is not the
 			// link's. The code stays as it was for its own link.
 			renderError(w, http.StatusBadRequest, "This link is not valid: it was changed after it was sent. Open the link from the email as it is, or ask for a new one.")
 			return
-		case errors.As(err, &oe):
-			// The request of a typed code is not valid, or a link's no
-			// longer passes (the tenant changed). The redirect_uri is a
-			// registered one either way.
-			s.sendAuthResult(w, oauth.ErrorResult(ar, oe.Code, oe.Description))
+		}
+		// A wrong, expired or used-up code, or the request of a typed code
+		// that is not valid, or a link's that no longer passes (the tenant
+		// changed): the redirect_uri is a registered one either way.
+		if res, ok := authError(ar, err); ok {
+			s.sendAuthResult(w, res)
 			return
 		}
-		if errors.As(err, &pe) {
-			code := "access_denied"
-			if pe.Code == passwordless.CodeTooManyAttempts {
-				code = pe.Code
-			}
-			s.sendAuthResult(w, oauth.ErrorResult(ar, code, pe.Description))
-			return
-		}
-		s.renderInternalError(w, r, err)
+		s.renderPageError(w, r, err)
 		return
 	}
 	sess, err := s.startSession(w, r, client, user)
 	if err != nil {
-		s.renderInternalError(w, r, err)
+		s.renderPageError(w, r, err)
 		return
 	}
 	res, err := s.OAuth.Authorize(r.Context(), t, client, bound, user, sess, false)
 	if err != nil {
-		var oe *oauth.Error
-		if errors.As(err, &oe) {
-			s.sendAuthResult(w, oauth.ErrorResult(ar, oe.Code, oe.Description))
+		if res, ok := authError(ar, err); ok {
+			s.sendAuthResult(w, res)
 			return
 		}
-		s.renderInternalError(w, r, err)
+		s.renderPageError(w, r, err)
 		return
 	}
 	s.sendAuthResult(w, res)
