@@ -1,5 +1,6 @@
 // Package oauth implements the token endpoint's grants (passwordless OTP,
-// refresh token), revocation and the claims Sesame puts in its tokens.
+// refresh token, authorization code), revocation, the claims Sesame puts in
+// its tokens, authorization requests and the browsers' login sessions.
 package oauth
 
 import (
@@ -51,7 +52,6 @@ type Store interface {
 	RevokeRefreshToken(ctx context.Context, hash []byte, clientID string, now time.Time) error
 	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error
 	User(ctx context.Context, userID string) (store.User, error)
-	CreateSession(ctx context.Context, s store.Session) error
 }
 
 // Server issues tokens.
@@ -74,6 +74,11 @@ func (s *Server) PKCEMethods() []string {
 		return []string{"S256", "plain"}
 	}
 	return []string{"S256"}
+}
+
+// User returns the user with userID; store.ErrNotFound when there is none.
+func (s *Server) User(ctx context.Context, userID string) (store.User, error) {
+	return s.Store.User(ctx, userID)
 }
 
 // UserInfoAudience is the audience of access tokens good for /userinfo.

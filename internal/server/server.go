@@ -32,9 +32,11 @@ type Server struct {
 	Issuer       string // public URL with a trailing slash
 	Passwordless *passwordless.Service
 	OAuth        *oauth.Server
-	Keys         *token.Keys
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Sessions are the browsers' login sessions (the cookie and its row).
+	Sessions *oauth.Sessions
+	Keys     *token.Keys
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// Limiter enforces the rate limits; nil turns them off.

@@ -32,7 +32,7 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	if !s.allow(w, r, ratelimit.UserInfoKey(claims.Subject), s.limits().UserInfoPerUser, s.callerIP(r), claims.AZP, textLimited) {
 		return
 	}
-	user, err := s.OAuth.Store.User(r.Context(), claims.Subject)
+	user, err := s.OAuth.User(r.Context(), claims.Subject)
 	if errors.Is(err, store.ErrNotFound) {
 		bearerError(w, http.StatusUnauthorized, `, error="invalid_token"`)
 		return
