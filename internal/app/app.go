@@ -220,6 +220,7 @@ func (a *App) init(ctx context.Context) error {
 		Issuer: cfg.Issuer, Store: st, Keys: keys, Passwordless: a.Server.Passwordless, Now: now,
 		AllowPlainPKCE: cfg.AllowPlainPKCE,
 	}
+	a.Server.Sessions = &oauth.Sessions{Store: st, Issuer: cfg.Issuer, Now: now}
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/tenant"
 	"github.com/sesame-id/sesame/internal/token"
@@ -76,7 +77,7 @@ func (r AuthRequest) Values() url.Values {
 
 // ErrRedirectURIMismatch is Auth0's answer to an unregistered redirect_uri.
 // It is never sent to the redirect_uri itself.
-var ErrRedirectURIMismatch = &Error{Status: 400, Code: "invalid_request",
+var ErrRedirectURIMismatch = &Error{Kind: fault.Invalid, Code: "invalid_request",
 	Description: "Callback URL mismatch. The provided redirect_uri is not in the list of allowed callback URLs."}
 
 // ResolveRedirectURI fills in the client's first callback when the request
@@ -91,7 +92,7 @@ func ResolveRedirectURI(c *tenant.Client, r *AuthRequest) error {
 			}
 		}
 		if r.RedirectURI == "" {
-			return &Error{Status: 400, Code: "invalid_request", Description: "Missing required parameter: redirect_uri (the client has no callback URL to fall back to)"}
+			return &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "Missing required parameter: redirect_uri (the client has no callback URL to fall back to)"}
 		}
 	}
 	if !c.CallbackAllowed(r.RedirectURI) {
@@ -124,7 +125,7 @@ func (s *Server) ValidateAuthRequest(t *tenant.Tenant, c *tenant.Client, r *Auth
 	}
 	rt, ok := responseTypes(r.ResponseType)
 	if !ok {
-		return &Error{Status: 400, Code: "unsupported_response_type", Description: "Unsupported response type: " + truncate(r.ResponseType, 64)}
+		return &Error{Kind: fault.Invalid, Code: "unsupported_response_type", Description: "Unsupported response type: " + truncate(r.ResponseType, 64)}
 	}
 	r.ResponseType = rt
 	grant := tenant.GrantImplicit
@@ -132,7 +133,7 @@ func (s *Server) ValidateAuthRequest(t *tenant.Tenant, c *tenant.Client, r *Auth
 		grant = tenant.GrantAuthorizationCode
 	}
 	if !c.AllowsGrant(grant) {
-		return &Error{Status: 403, Code: "unauthorized_client", Description: "Grant type '" + grant + "' not allowed for the client.", URI: "https://auth0.com/docs/clients/client-grant-types"}
+		return &Error{Kind: fault.Forbidden, Code: "unauthorized_client", Description: "Grant type '" + grant + "' not allowed for the client.", URI: "https://auth0.com/docs/clients/client-grant-types"}
 	}
 	switch r.ResponseMode {
 	case "":
@@ -143,36 +144,36 @@ func (s *Server) ValidateAuthRequest(t *tenant.Tenant, c *tenant.Client, r *Auth
 	case "fragment", "form_post":
 	case "query":
 		if rt != "code" {
-			return &Error{Status: 400, Code: "invalid_request", Description: "response_mode=query is not allowed with response_type=" + rt + ": tokens never travel in a query string"}
+			return &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "response_mode=query is not allowed with response_type=" + rt + ": tokens never travel in a query string"}
 		}
 	default:
-		return &Error{Status: 400, Code: "invalid_request", Description: "Unsupported response_mode: " + truncate(r.ResponseMode, 64)}
+		return &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "Unsupported response_mode: " + truncate(r.ResponseMode, 64)}
 	}
 	if strings.Contains(rt, "id_token") && r.Nonce == "" {
-		return &Error{Status: 400, Code: "invalid_request", Description: "Missing required parameter: nonce (required for response_type=" + rt + ")"}
+		return &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "Missing required parameter: nonce (required for response_type=" + rt + ")"}
 	}
 	if strings.Contains(rt, "id_token") && !token.HasScope(r.Scope, "openid") {
 		r.Scope = strings.TrimSpace("openid " + r.Scope)
 	}
 	switch {
 	case r.CodeChallenge == "" && r.CodeChallengeMethod != "":
-		return &Error{Status: 400, Code: "invalid_request", Description: "code_challenge_method without code_challenge"}
+		return &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "code_challenge_method without code_challenge"}
 	case r.CodeChallenge != "":
 		if r.CodeChallengeMethod == "" {
 			r.CodeChallengeMethod = "plain" // RFC 7636 §4.3
 		}
 		if !slices.Contains(s.PKCEMethods(), r.CodeChallengeMethod) {
 			if r.CodeChallengeMethod == "plain" {
-				return &Error{Status: 400, Code: "invalid_request", Description: "code_challenge_method plain is not allowed (a missing method means plain): use S256"}
+				return &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "code_challenge_method plain is not allowed (a missing method means plain): use S256"}
 			}
-			return &Error{Status: 400, Code: "invalid_request", Description: "Unsupported code_challenge_method: " + truncate(r.CodeChallengeMethod, 32)}
+			return &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "Unsupported code_challenge_method: " + truncate(r.CodeChallengeMethod, 32)}
 		}
 		if !pkceChallenge.MatchString(r.CodeChallenge) {
-			return &Error{Status: 400, Code: "invalid_request", Description: "Invalid code_challenge: 43 to 128 characters of [A-Za-z0-9._~-]"}
+			return &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "Invalid code_challenge: 43 to 128 characters of [A-Za-z0-9._~-]"}
 		}
 	case rt == "code" && c.IsPublic():
 		// Without a secret, only PKCE stops a stolen code from being redeemed.
-		return &Error{Status: 400, Code: "invalid_request", Description: "Missing required parameter: code_challenge (public clients must use PKCE)"}
+		return &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "Missing required parameter: code_challenge (public clients must use PKCE)"}
 	}
 	if _, err := s.audience(t, r.Audience); err != nil {
 		return err
@@ -280,7 +281,7 @@ func (s *Server) Authorize(ctx context.Context, t *tenant.Tenant, c *tenant.Clie
 	return res, nil
 }
 
-var errBadCode = &Error{Status: 403, Code: "invalid_grant", Description: "Invalid authorization code"}
+var errBadCode = &Error{Kind: fault.Denied, Code: "invalid_grant", Description: "Invalid authorization code"}
 
 // CodeRequest is a validated authorization_code grant.
 type CodeRequest struct {
@@ -315,10 +316,10 @@ func (s *Server) ExchangeCode(ctx context.Context, req CodeRequest) (*TokenRespo
 		return nil, errBadCode
 	}
 	if req.RedirectURI != code.RedirectURI {
-		return nil, &Error{Status: 403, Code: "invalid_grant", Description: "The redirect_uri does not match the one the authorization code was issued for"}
+		return nil, &Error{Kind: fault.Denied, Code: "invalid_grant", Description: "The redirect_uri does not match the one the authorization code was issued for"}
 	}
 	if !verifyPKCE(code.CodeChallenge, code.CodeChallengeMethod, req.CodeVerifier) {
-		return nil, &Error{Status: 403, Code: "invalid_grant", Description: "Failed to verify code verifier"}
+		return nil, &Error{Kind: fault.Denied, Code: "invalid_grant", Description: "Failed to verify code verifier"}
 	}
 	user, err := s.Store.User(ctx, code.UserID)
 	if errors.Is(err, store.ErrNotFound) {

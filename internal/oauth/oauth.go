@@ -1,5 +1,6 @@
 // Package oauth implements the token endpoint's grants (passwordless OTP,
-// refresh token), revocation and the claims Sesame puts in its tokens.
+// refresh token, authorization code), revocation, the claims Sesame puts in
+// its tokens, authorization requests and the browsers' login sessions.
 package oauth
 
 import (
@@ -7,21 +8,23 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/tenant"
 	"github.com/sesame-id/sesame/internal/token"
 )
 
-// Error is an OAuth error with Auth0's code, description and HTTP status.
+// Error is an OAuth error: its kind, Auth0's code and description, and the
+// error_uri Auth0 adds to some. The server package answers it in the shape
+// of the endpoint that met it.
 type Error struct {
-	Status      int
+	Kind        fault.Kind
 	Code        string
 	Description string
 	URI         string
@@ -49,7 +52,6 @@ type Store interface {
 	RevokeRefreshToken(ctx context.Context, hash []byte, clientID string, now time.Time) error
 	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error
 	User(ctx context.Context, userID string) (store.User, error)
-	CreateSession(ctx context.Context, s store.Session) error
 }
 
 // Server issues tokens.
@@ -72,6 +74,11 @@ func (s *Server) PKCEMethods() []string {
 		return []string{"S256", "plain"}
 	}
 	return []string{"S256"}
+}
+
+// User returns the user with userID; store.ErrNotFound when there is none.
+func (s *Server) User(ctx context.Context, userID string) (store.User, error) {
+	return s.Store.User(ctx, userID)
 }
 
 // UserInfoAudience is the audience of access tokens good for /userinfo.
@@ -106,13 +113,13 @@ type OTPRequest struct {
 func (s *Server) PasswordlessOTP(ctx context.Context, req OTPRequest) (*TokenResponse, error) {
 	conn := req.Tenant.Connection(req.Realm)
 	if conn == nil {
-		return nil, &Error{Status: 400, Code: "invalid_request", Description: "The connection " + quote(req.Realm) + " does not exist"}
+		return nil, &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "The connection " + quote(req.Realm) + " does not exist"}
 	}
 	if conn.Strategy != "email" && conn.Strategy != "sms" {
-		return nil, &Error{Status: 400, Code: "invalid_request", Description: "The connection " + quote(req.Realm) + " is not a passwordless connection"}
+		return nil, &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "The connection " + quote(req.Realm) + " is not a passwordless connection"}
 	}
 	if !conn.EnabledFor(req.Client.ClientID) {
-		return nil, &Error{Status: 403, Code: "unauthorized_client", Description: "The connection " + quote(req.Realm) + " is not enabled for this client"}
+		return nil, &Error{Kind: fault.Forbidden, Code: "unauthorized_client", Description: "The connection " + quote(req.Realm) + " is not enabled for this client"}
 	}
 	rs, err := s.audience(req.Tenant, req.Audience)
 	if err != nil {
@@ -123,15 +130,7 @@ func (s *Server) PasswordlessOTP(ctx context.Context, req OTPRequest) (*TokenRes
 		Takes: req.Takes, Taken: req.Taken,
 	})
 	if err != nil {
-		var perr *passwordless.Error
-		if errors.As(err, &perr) {
-			status := 403
-			if perr.Code == passwordless.CodeTooManyAttempts {
-				status = 429
-			}
-			return nil, &Error{Status: status, Code: perr.Code, Description: perr.Description}
-		}
-		return nil, err
+		return nil, err // a passwordless.Error is answered as it is
 	}
 	return s.issue(ctx, issueRequest{
 		Client: req.Client, User: user, Resource: rs, Audience: req.Audience,
@@ -146,7 +145,7 @@ func (s *Server) audience(t *tenant.Tenant, aud string) (*tenant.ResourceServer,
 	}
 	rs := t.ResourceServer(aud)
 	if rs == nil {
-		return nil, &Error{Status: 403, Code: "access_denied", Description: "Service not found: " + aud}
+		return nil, &Error{Kind: fault.Forbidden, Code: "access_denied", Description: "Service not found: " + aud}
 	}
 	return rs, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/tenant"
 	"github.com/sesame-id/sesame/internal/token"
@@ -17,7 +18,7 @@ const (
 	DefaultRefreshTokenLifetime = 2592000 // 30 days, used when expiring
 )
 
-var errBadRefresh = &Error{Status: 403, Code: "invalid_grant", Description: "Unknown or invalid refresh token."}
+var errBadRefresh = &Error{Kind: fault.Denied, Code: "invalid_grant", Description: "Unknown or invalid refresh token."}
 
 // newRefreshToken makes a refresh token value and its record. familyID is
 // empty for a new family.
@@ -100,7 +101,7 @@ func (s *Server) Refresh(ctx context.Context, req RefreshRequest) (*TokenRespons
 	if req.Scope != "" {
 		for _, sc := range strings.Fields(req.Scope) {
 			if !token.HasScope(old.Scope, sc) {
-				return nil, &Error{Status: 403, Code: "access_denied", Description: "Scope " + quote(sc) + " was not granted to this refresh token"}
+				return nil, &Error{Kind: fault.Forbidden, Code: "access_denied", Description: "Scope " + quote(sc) + " was not granted to this refresh token"}
 			}
 		}
 		scope = strings.Join(strings.Fields(req.Scope), " ")
@@ -117,7 +118,7 @@ func (s *Server) Refresh(ctx context.Context, req RefreshRequest) (*TokenRespons
 	}
 	user, err := s.Store.User(ctx, old.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, &Error{Status: 403, Code: "invalid_grant", Description: "The refresh_token was generated for a user who doesn't exist anymore."}
+		return nil, &Error{Kind: fault.Denied, Code: "invalid_grant", Description: "The refresh_token was generated for a user who doesn't exist anymore."}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load user: %w", err)
@@ -149,7 +150,7 @@ func (s *Server) refreshError(err error) error {
 // Unknown tokens are not an error (RFC 7009 §2.2).
 func (s *Server) Revoke(ctx context.Context, c *tenant.Client, value string) error {
 	if value == "" {
-		return &Error{Status: 400, Code: "invalid_request", Description: "Missing required parameter: token"}
+		return &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "Missing required parameter: token"}
 	}
 	err := s.Store.RevokeRefreshToken(ctx, HashToken(value), c.ClientID, s.Now())
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -1,17 +1,24 @@
 package passwordless
 
-import "errors"
+import (
+	"errors"
 
-// Error is a domain error that carries Auth0's error code and description,
-// so the HTTP layer can render it without matching strings.
+	"github.com/sesame-id/sesame/internal/fault"
+)
+
+// Error is a domain error that carries its kind and Auth0's error code and
+// description, so the HTTP layer can render it without matching strings.
 type Error struct {
+	Kind        fault.Kind
 	Code        string
 	Description string
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Description }
 
-func errorf(code, description string) *Error { return &Error{Code: code, Description: description} }
+func errorf(kind fault.Kind, code, description string) *Error {
+	return &Error{Kind: kind, Code: code, Description: description}
+}
 
 // The descriptions Auth0 uses on the passwordless OTP grant (spec §4.3).
 const (
@@ -27,17 +34,17 @@ const (
 // words (never the offending characters raw).
 func BadEmail(err error) *Error {
 	if errors.Is(err, ErrEmailMissing) {
-		return errorf(CodeBadEmail, "Missing required property: email")
+		return errorf(fault.Invalid, CodeBadEmail, "Missing required property: email")
 	}
-	return errorf(CodeBadEmail, "Object didn't pass validation for format email: "+err.Error())
+	return errorf(fault.Invalid, CodeBadEmail, "Object didn't pass validation for format email: "+err.Error())
 }
 
 // Error codes.
 const (
-	// CodeBadEmail is an address /passwordless/start refuses (HTTP 400).
+	// CodeBadEmail is an address /passwordless/start refuses.
 	CodeBadEmail     = "bad.email"
 	CodeInvalidGrant = "invalid_grant"
 	CodeAccessDenied = "access_denied"
-	// CodeTooManyAttempts is the brute-force block (HTTP 429).
+	// CodeTooManyAttempts is the brute-force block (fault.Blocked).
 	CodeTooManyAttempts = "too_many_attempts"
 )

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sesame-id/sesame/internal/delivery"
+	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/sms"
 	"github.com/sesame-id/sesame/internal/store"
@@ -311,7 +312,8 @@ func (s *Service) startSMS(ctx context.Context, req StartRequest, code store.Cod
 					// The cause, for the operator; never the message body.
 					s.SMS.Logger.Warn("sms provider refused or failed", "connection", conn.Name, "answer", se.Description, "err", se.Err)
 				}
-				return res, errorf(se.Code, se.Description)
+				// Auth0 answers a provider's refusal as a bad request.
+				return res, errorf(fault.Invalid, se.Code, se.Description)
 			}
 			return res, fmt.Errorf("send sms: %w", err)
 		}
@@ -397,7 +399,7 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (store.User, er
 	}
 	user, _, err := s.Store.LoginUser(ctx, u, !conn.Options.DisableSignup)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.User{}, errorf(CodeAccessDenied, DescSignupDisabled)
+		return store.User{}, errorf(fault.Forbidden, CodeAccessDenied, DescSignupDisabled)
 	}
 	if err != nil {
 		return store.User{}, fmt.Errorf("log user in: %w", err)
@@ -417,7 +419,7 @@ func (s *Service) Check(ctx context.Context, req VerifyRequest) error {
 // the blocks, the code and the failure counts in one transaction.
 func (s *Service) checkCode(ctx context.Context, req VerifyRequest, now time.Time, consume bool) error {
 	conn := req.Connection
-	wrong := errorf(CodeInvalidGrant, wrongCodeDescription(conn))
+	wrong := errorf(fault.Denied, CodeInvalidGrant, wrongCodeDescription(conn))
 	otp := strings.TrimSpace(req.OTP)
 	identifier, ok := Identifier(conn, req.Username)
 	if !ok || otp == "" || len(otp) > 64 {
@@ -442,13 +444,13 @@ func (s *Service) checkCode(ctx context.Context, req VerifyRequest, now time.Tim
 	case err == nil:
 		return nil
 	case errors.Is(err, store.ErrBlocked):
-		return errorf(CodeTooManyAttempts, DescBlocked)
+		return errorf(fault.Blocked, CodeTooManyAttempts, DescBlocked)
 	case errors.Is(err, store.ErrRateLimited):
 		return err
 	case errors.Is(err, store.ErrCodeExpired):
-		return errorf(CodeInvalidGrant, DescCodeExpired)
+		return errorf(fault.Denied, CodeInvalidGrant, DescCodeExpired)
 	case errors.Is(err, store.ErrAttemptsExceeded):
-		return errorf(CodeInvalidGrant, DescMaxAttempts)
+		return errorf(fault.Denied, CodeInvalidGrant, DescMaxAttempts)
 	case errors.Is(err, store.ErrCodeWrong), errors.Is(err, store.ErrCodeStale), errors.Is(err, store.ErrCodeNotFound):
 		// Only ErrCodeWrong was counted: a used, expired or replaced code
 		// gives an attacker nothing, and counting it would let a replay

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/sesame-id/sesame/internal/fault"
+	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/tenant"
 )
 
@@ -65,4 +67,30 @@ func checkSecret(c *tenant.Client, cred clientCredentials) secretOutcome {
 		return secretWrong
 	}
 	return secretOK
+}
+
+var errClientAuth = &oauth.Error{Kind: fault.Unauthenticated, Code: "invalid_client", Description: "Client authentication failed"}
+
+// authenticateTokenClient identifies and authenticates the client of a
+// token-endpoint request.
+func (s *Server) authenticateTokenClient(r *http.Request, t *tenant.Tenant, p map[string]string) (*tenant.Client, error) {
+	cred := readClientCredentials(r, p["client_id"], p["client_secret"])
+	if cred.Both {
+		return nil, invalidRequest("use only one client authentication method")
+	}
+	if cred.ClientID == "" {
+		return nil, invalidRequest("Missing required parameter: client_id")
+	}
+	if p["client_assertion"] != "" {
+		return nil, &oauth.Error{Kind: fault.Unauthenticated, Code: "invalid_client", Description: "private_key_jwt client authentication is not supported yet"}
+	}
+	client := t.Client(cred.ClientID)
+	if client == nil {
+		return nil, errClientAuth
+	}
+	switch checkSecret(client, cred) {
+	case secretMissing, secretWrong:
+		return nil, errClientAuth
+	}
+	return client, nil
 }

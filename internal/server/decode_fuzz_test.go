@@ -58,7 +58,7 @@ func FuzzReadParams(f *testing.F) {
 		r.Header.Set("Content-Type", ct)
 		_, err := readParams(r)
 		var oe *oauth.Error
-		if err != nil && (!errors.As(err, &oe) || oe.Status < 400 || oe.Status > 499 || oe.Code == "") {
+		if err != nil && (!errors.As(err, &oe) || httpStatus(oe.Kind) < 400 || httpStatus(oe.Kind) > 499 || oe.Code == "") {
 			t.Fatalf("error %v is not a 4xx OAuth error", err)
 		}
 	})

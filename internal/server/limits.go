@@ -8,24 +8,6 @@ import (
 	"github.com/sesame-id/sesame/internal/store"
 )
 
-// tooManyRequests is Auth0's body for a rate-limited JSON request (spec §6.2).
-var tooManyRequests = errorBody{Error: "too_many_requests",
-	Description: "Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers."}
-
-// rateLimited answers a request refused by a rate limit.
-type rateLimited func(w http.ResponseWriter)
-
-func jsonLimited(w http.ResponseWriter) { writeJSON(w, http.StatusTooManyRequests, tooManyRequests) }
-
-func pageLimited(w http.ResponseWriter) {
-	secureHeaders(w)
-	renderError(w, http.StatusTooManyRequests, "Too many attempts from your network. Please wait a little and try again.")
-}
-
-func textLimited(w http.ResponseWriter) {
-	http.Error(w, "Rate limit exceed", http.StatusTooManyRequests)
-}
-
 // allow takes a token from the bucket key, sets the rate limit headers, and
 // answers the refusal (and logs an api_limit event) when it is empty. It
 // reports whether the request may go on.

@@ -2,8 +2,14 @@ package server
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
+
+	"github.com/sesame-id/sesame/internal/oauth"
 )
 
 // The pages of the login flow: small, no JavaScript except the one line
@@ -75,4 +81,53 @@ func renderPage(w http.ResponseWriter, status int, t *template.Template, data an
 
 func renderError(w http.ResponseWriter, status int, message string) {
 	renderPage(w, status, errorPage, message)
+}
+
+// sendAuthResult redirects to the application, or posts the result to it
+// with an auto-submitting form for response_mode=form_post.
+func (s *Server) sendAuthResult(w http.ResponseWriter, res oauth.AuthResult) {
+	noStore(w)
+	if res.Mode == "form_post" {
+		nonce, err := randomToken(16)
+		if err != nil {
+			renderError(w, http.StatusInternalServerError, "Something went wrong.")
+			return
+		}
+		fields := []hiddenField{}
+		for _, k := range slices.Sorted(func(yield func(string) bool) {
+			for k := range res.Params {
+				if !yield(k) {
+					return
+				}
+			}
+		}) {
+			fields = append(fields, hiddenField{Name: k, Value: res.Params.Get(k)})
+		}
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+		renderPage(w, http.StatusOK, formPostPage, formPostData{Action: res.RedirectURI, Fields: fields, Nonce: nonce})
+		return
+	}
+	w.Header().Set("Location", res.URL())
+	w.WriteHeader(http.StatusFound)
+}
+
+// secureHeaders are sent with every page of the login flow: nothing is
+// cached, no referrer leaks the link, no one frames the page.
+func secureHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+}
+
+// randomToken returns n random bytes, base64url without padding.
+func randomToken(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }

@@ -7,7 +7,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -33,9 +32,11 @@ type Server struct {
 	Issuer       string // public URL with a trailing slash
 	Passwordless *passwordless.Service
 	OAuth        *oauth.Server
-	Keys         *token.Keys
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Sessions are the browsers' login sessions (the cookie and its row).
+	Sessions *oauth.Sessions
+	Keys     *token.Keys
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// Limiter enforces the rate limits; nil turns them off.
@@ -75,12 +76,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	// /healthz: the process is alive (/health, its older name, stays).
 	// /readyz: it can serve, the database answering and migrated.
-	alive := func(w http.ResponseWriter, r *http.Request) {
-		noStore(w)
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	}
-	mux.HandleFunc("GET /healthz", alive)
-	mux.HandleFunc("GET /health", alive)
+	mux.HandleFunc("GET /healthz", handleAlive)
+	mux.HandleFunc("GET /health", handleAlive)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	// "/" matches every path and method no other pattern matches, so
 	// ServeMux never answers 404 or 405 in plain text itself.
@@ -199,12 +196,6 @@ func (s *Server) middleware(next http.Handler, hsts bool) http.Handler {
 	})
 }
 
-type errorBody struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description"`
-	URI         string `json:"error_uri,omitempty"`
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -214,61 +205,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
-}
-
-// writeError renders any error in Auth0's shape. Errors that are not domain
-// errors are logged and answered with a generic 500 that reveals nothing.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var oe *oauth.Error
-	if errors.As(err, &oe) {
-		if oe.Status == http.StatusUnauthorized && oe.Code == "invalid_client" {
-			if _, _, basic := r.BasicAuth(); basic {
-				w.Header().Set("WWW-Authenticate", `Basic realm="sesame"`)
-			}
-		}
-		writeJSON(w, oe.Status, errorBody{Error: oe.Code, Description: oe.Description, URI: oe.URI})
-		return
-	}
-	var pe *passwordless.Error
-	if errors.As(err, &pe) {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: pe.Code, Description: pe.Description})
-		return
-	}
-	if unavailable(r, err) {
-		s.Logger.Warn("database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", retryAfter)
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "temporarily_unavailable", Description: descUnavailable})
-		return
-	}
-	s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	writeJSON(w, http.StatusInternalServerError, errorBody{Error: "server_error", Description: "internal error"})
-}
-
-// descUnavailable is the answer while the database cannot be reached.
-const descUnavailable = "The service is temporarily unavailable. Please try again in a few seconds."
-
-// retryAfter is the Retry-After of a 503, in seconds.
-const retryAfter = "5"
-
-// unavailable reports whether err means the database could not be reached
-// in time: the store said so, or the request's deadline ran out while the
-// client still waits. Nothing was done; the same request may succeed later.
-func unavailable(r *http.Request, err error) bool {
-	return errors.Is(err, store.ErrUnavailable) ||
-		(errors.Is(err, context.DeadlineExceeded) && r.Context().Err() != nil)
-}
-
-// handleReady is GET /readyz.
-func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
-	noStore(w)
-	if s.Ready != nil {
-		if err := s.Ready(r.Context()); err != nil {
-			s.Logger.Warn("not ready", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "temporarily_unavailable", Description: "not ready: " + err.Error()})
-			return
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // noStore marks a response that carries tokens or secrets.

@@ -1,13 +1,10 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
-	"net/url"
 
+	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/tenant"
@@ -15,88 +12,6 @@ import (
 
 // grantErrorURI is what Auth0 adds to unauthorized_client errors.
 const grantErrorURI = "https://auth0.com/docs/clients/client-grant-types"
-
-func invalidRequest(desc string) *oauth.Error {
-	return &oauth.Error{Status: http.StatusBadRequest, Code: "invalid_request", Description: desc}
-}
-
-var errClientAuth = &oauth.Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "Client authentication failed"}
-
-// readParams reads an OAuth request body: form-encoded or a JSON object of
-// strings. Parameters may not repeat (RFC 6749 §3.2).
-func readParams(r *http.Request) (map[string]string, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil {
-		return nil, invalidRequest("Content-Type must be application/x-www-form-urlencoded or application/json")
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, &oauth.Error{Status: http.StatusRequestEntityTooLarge, Code: "invalid_request", Description: "the request body is too large"}
-		}
-		return nil, invalidRequest("could not read the request body")
-	}
-	params := map[string]string{}
-	switch mt {
-	case "application/x-www-form-urlencoded":
-		values, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, invalidRequest("the request body is not valid form encoding")
-		}
-		for k, v := range values {
-			if len(v) > 1 {
-				return nil, invalidRequest("parameter " + k + " must not repeat")
-			}
-			params[k] = v[0]
-		}
-	case "application/json":
-		var raw map[string]json.RawMessage
-		if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
-			return nil, invalidRequest("the request body must be a JSON object")
-		}
-		for k, v := range raw {
-			switch jsonType(v) {
-			case "null":
-			case "string":
-				var s string
-				if err := json.Unmarshal(v, &s); err != nil {
-					return nil, invalidRequest("invalid value for " + k)
-				}
-				params[k] = s
-			default:
-				return nil, invalidRequest("parameter " + k + " must be a string")
-			}
-		}
-	default:
-		return nil, invalidRequest("Content-Type must be application/x-www-form-urlencoded or application/json")
-	}
-	return params, nil
-}
-
-// authenticateTokenClient identifies and authenticates the client of a
-// token-endpoint request.
-func (s *Server) authenticateTokenClient(r *http.Request, t *tenant.Tenant, p map[string]string) (*tenant.Client, error) {
-	cred := readClientCredentials(r, p["client_id"], p["client_secret"])
-	if cred.Both {
-		return nil, invalidRequest("use only one client authentication method")
-	}
-	if cred.ClientID == "" {
-		return nil, invalidRequest("Missing required parameter: client_id")
-	}
-	if p["client_assertion"] != "" {
-		return nil, &oauth.Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "private_key_jwt client authentication is not supported yet"}
-	}
-	client := t.Client(cred.ClientID)
-	if client == nil {
-		return nil, errClientAuth
-	}
-	switch checkSecret(client, cred) {
-	case secretMissing, secretWrong:
-		return nil, errClientAuth
-	}
-	return client, nil
-}
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
@@ -127,7 +42,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	// authenticateTokenClient refused every confidential client without its
 	// secret, so here a confidential client has authenticated.
 	ip := s.endUserIP(r, client, true)
-	notAllowed := &oauth.Error{Status: http.StatusForbidden, Code: "unauthorized_client",
+	notAllowed := &oauth.Error{Kind: fault.Forbidden, Code: "unauthorized_client",
 		Description: "Grant type '" + truncate(grant, 100) + "' not allowed for the client.", URI: grantErrorURI}
 
 	var resp *oauth.TokenResponse
@@ -145,7 +60,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if ru := p["redirect_uri"]; ru != "" && !client.CallbackAllowed(ru) {
-			s.writeError(w, r, &oauth.Error{Status: http.StatusForbidden, Code: "unauthorized_client", Description: "The redirect_uri is not in the list of allowed callback URLs."})
+			s.writeError(w, r, &oauth.Error{Kind: fault.Forbidden, Code: "unauthorized_client", Description: "The redirect_uri is not in the list of allowed callback URLs."})
 			return
 		}
 		audience := p["audience"]
@@ -185,7 +100,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			Tenant: t, Client: client, Code: p["code"], RedirectURI: p["redirect_uri"], CodeVerifier: p["code_verifier"],
 		})
 	default:
-		s.writeError(w, r, &oauth.Error{Status: http.StatusBadRequest, Code: "unsupported_grant_type",
+		s.writeError(w, r, &oauth.Error{Kind: fault.Invalid, Code: "unsupported_grant_type",
 			Description: "Unsupported grant type: " + truncate(grant, 100)})
 		return
 	}
@@ -194,23 +109,4 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
-}
-
-func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	noStore(w)
-	p, err := readParams(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	client, err := s.authenticateTokenClient(r, s.Tenant(), p)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := s.OAuth.Revoke(r.Context(), client, p["token"]); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
 }

@@ -17,28 +17,24 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	raw, ok := bearerToken(r)
 	if !ok {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="sesame"`)
-		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		bearerError(w, http.StatusUnauthorized, "")
 		return
 	}
 	claims, err := s.Keys.VerifyAccessToken(r.Context(), raw, s.Issuer, s.OAuth.UserInfoAudience(), s.Now())
 	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="sesame", error="invalid_token"`)
-		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		bearerError(w, http.StatusUnauthorized, `, error="invalid_token"`)
 		return
 	}
 	if !token.HasScope(claims.Scope, "openid") {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="sesame", error="insufficient_scope", scope="openid"`)
-		http.Error(w, "Forbidden", http.StatusForbidden)
+		bearerError(w, http.StatusForbidden, `, error="insufficient_scope", scope="openid"`)
 		return
 	}
 	if !s.allow(w, r, ratelimit.UserInfoKey(claims.Subject), s.limits().UserInfoPerUser, s.callerIP(r), claims.AZP, textLimited) {
 		return
 	}
-	user, err := s.OAuth.Store.User(r.Context(), claims.Subject)
+	user, err := s.OAuth.User(r.Context(), claims.Subject)
 	if errors.Is(err, store.ErrNotFound) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="sesame", error="invalid_token"`)
-		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		bearerError(w, http.StatusUnauthorized, `, error="invalid_token"`)
 		return
 	}
 	if err != nil {

@@ -1,18 +1,16 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/ratelimit"
@@ -42,59 +40,6 @@ type startRequest struct {
 	Send                string
 	AuthParams          map[string]any
 	Captcha             string
-}
-
-func startError(code, description string) *passwordless.Error {
-	return &passwordless.Error{Code: code, Description: description}
-}
-
-// readJSONObject reads a JSON object body, enforcing the content type and
-// the size limit, with Auth0's start-endpoint error shape.
-func readJSONObject(r *http.Request) (map[string]json.RawMessage, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		return nil, startError("bad.request", "Content-Type must be application/json")
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, errBodyTooLarge
-		}
-		return nil, startError("bad.request", "could not read the request body")
-	}
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&raw); err != nil || raw == nil {
-		return nil, startError("bad.request", "the request body must be a JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, startError("bad.request", "the request body must be a single JSON object")
-	}
-	return raw, nil
-}
-
-// errBodyTooLarge is answered with 413.
-var errBodyTooLarge = startError("bad.request", "the request body is too large")
-
-// jsonType names the JSON type of a raw value the way Auth0's messages do.
-func jsonType(v json.RawMessage) string {
-	switch t := bytes.TrimSpace(v); {
-	case len(t) == 0:
-		return "undefined"
-	case t[0] == '"':
-		return "string"
-	case t[0] == '{':
-		return "object"
-	case t[0] == '[':
-		return "array"
-	case t[0] == 't' || t[0] == 'f':
-		return "boolean"
-	case t[0] == 'n':
-		return "null"
-	default:
-		return "number"
-	}
 }
 
 // decodeStart validates the shape of a start body (spec §1.3): unknown
@@ -159,10 +104,6 @@ func decodeStart(raw map[string]json.RawMessage) (startRequest, error) {
 func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	raw, err := readJSONObject(r)
 	if err != nil {
-		if err == errBodyTooLarge {
-			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "bad.request", Description: errBodyTooLarge.Description})
-			return
-		}
 		s.writeError(w, r, err)
 		return
 	}
@@ -178,7 +119,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.ClientAssertion != "" || req.ClientAssertionType != "" || client.TokenEndpointAuthMethod == tenant.AuthPrivateKeyJWT {
-		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized_client", Description: "private_key_jwt client authentication is not supported yet"})
+		s.writeError(w, r, &oauth.Error{Kind: fault.Unauthenticated, Code: "unauthorized_client", Description: "private_key_jwt client authentication is not supported yet"})
 		return
 	}
 	cred := readClientCredentials(r, req.ClientID, req.ClientSecret)
@@ -209,10 +150,10 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	}
 	switch outcome {
 	case secretMissing:
-		fail(&oauth.Error{Status: http.StatusUnauthorized, Code: "unauthorized_client", Description: "Client authentication is required"})
+		fail(&oauth.Error{Kind: fault.Unauthenticated, Code: "unauthorized_client", Description: "Client authentication is required"})
 		return
 	case secretWrong:
-		fail(&oauth.Error{Status: http.StatusUnauthorized, Code: "unauthorized_client", Description: "Invalid client credentials"})
+		fail(&oauth.Error{Kind: fault.Unauthenticated, Code: "unauthorized_client", Description: "Invalid client credentials"})
 		return
 	}
 
@@ -352,10 +293,56 @@ func requestLanguage(r *http.Request) string {
 	return truncate(strings.TrimSpace(first), 35)
 }
 
-// truncate keeps error messages that echo input short.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// linkPassThrough are authParams auth0.js sends that the link carries
+// unchanged for the application, though Sesame does not act on them.
+var linkPassThrough = []string{"protocol", "_csrf", "_intstate", "auth0Client"}
+
+// linkParams builds the query of a magic link (spec §2.1): the identifier,
+// the connection's default authParams overridden by the request's, checked
+// as an authorization request, so that a link never points at a redirect
+// the client has not registered.
+func (s *Server) linkParams(t *tenant.Tenant, client *tenant.Client, conn *tenant.Connection, email string, authParams map[string]any) (url.Values, error) {
+	merged := map[string]string{}
+	for _, src := range []map[string]any{conn.Options.AuthParams, authParams} {
+		for k, v := range src {
+			switch v := v.(type) {
+			case nil:
+			case string:
+				merged[k] = v
+			case bool, float64:
+				merged[k] = fmt.Sprint(v)
+			default:
+				return nil, startError("bad.authParams", "error in authParams."+truncate(k, 64)+" - invalid type (expected string)")
+			}
+		}
 	}
-	return s[:n] + "…"
+	given := url.Values{}
+	for k, v := range merged {
+		given.Set(k, v)
+	}
+	given.Set("client_id", client.ClientID)
+	ar := oauth.AuthRequestFromValues(given)
+	if err := oauth.ResolveRedirectURI(client, &ar); err != nil {
+		return nil, authParamsError(err)
+	}
+	if err := s.OAuth.ValidateAuthRequest(t, client, &ar); err != nil {
+		return nil, authParamsError(err)
+	}
+	q := ar.Values()
+	q.Set("connection", conn.Name)
+	q.Set("email", email)
+	for _, k := range linkPassThrough {
+		if v, ok := merged[k]; ok {
+			q.Set(k, v)
+		}
+	}
+	return q, nil
+}
+
+func authParamsError(err error) error {
+	var oe *oauth.Error
+	if errors.As(err, &oe) {
+		return startError("bad.authParams", oe.Description)
+	}
+	return err
 }
