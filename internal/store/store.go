@@ -174,6 +174,16 @@ type Store interface {
 	// one ErrNotFound. Only one of many concurrent redemptions succeeds.
 	RedeemAuthCode(ctx context.Context, hash []byte, now time.Time) (AuthCode, error)
 
+	// CreateLoginTicket stores a login ticket (by the hash of its value). A
+	// duplicate ID or hash fails with ErrAlreadyExists.
+	CreateLoginTicket(ctx context.Context, t LoginTicket) error
+	// RedeemLoginTicket atomically deletes the ticket with this hash and
+	// returns it: only one of many concurrent redemptions gets it, the
+	// others ErrNotFound, as does an unknown or already redeemed one. An
+	// expired ticket (now >= ExpiresAt) is deleted too and answers
+	// ErrCodeExpired.
+	RedeemLoginTicket(ctx context.Context, hash []byte, now time.Time) (LoginTicket, error)
+
 	// CreateSession stores a login session.
 	CreateSession(ctx context.Context, s Session) error
 	// Session returns the session whose cookie value has this hash, if it is
@@ -205,10 +215,10 @@ type Store interface {
 	Events(ctx context.Context, limit int) ([]Event, error)
 
 	// PurgeExpired deletes codes, outbox rows, refresh tokens, authorization
-	// codes, sessions, empty buckets, old failures, ended blocks and events
-	// older than 30 days that are past any use at now, and rotated signing
-	// keys whose PublishedUntil is at or before now (a current key is never
-	// purged).
+	// codes, login tickets, sessions, empty buckets, old failures, ended
+	// blocks and events older than 30 days that are past any use at now, and
+	// rotated signing keys whose PublishedUntil is at or before now (a
+	// current key is never purged).
 	PurgeExpired(ctx context.Context, now time.Time) error
 }
 
@@ -368,6 +378,19 @@ type AuthCode struct {
 	CreatedAt           time.Time
 	ExpiresAt           time.Time
 	UsedAt              time.Time // zero until redeemed
+}
+
+// LoginTicket is what POST /co/authenticate gives a browser for a checked
+// code: a short-lived, single-use permission to finish that user's login at
+// /authorize, for one client, in the browser that holds the verifier.
+type LoginTicket struct {
+	ID           string // the co_id auth0.js keys the verifier by
+	Hash         []byte // SHA-256 of the ticket value
+	VerifierHash []byte // SHA-256 of the co_verifier
+	ClientID     string
+	UserID       string
+	CreatedAt    time.Time // when the code was checked: the login's auth_time
+	ExpiresAt    time.Time
 }
 
 // Session is a browser login session, identified by the hash of its cookie.

@@ -12,7 +12,8 @@
 //     bucket (in key order, so that two takes never deadlock), a refresh
 //     token's family, the tenant, an algorithm's signing key, migrations;
 //   - row locks (SELECT … FOR UPDATE) where one row is the decision (an
-//     authorization code's redemption), and FOR UPDATE SKIP LOCKED where
+//     authorization code's redemption; DELETE … RETURNING takes it for a
+//     login ticket's), and FOR UPDATE SKIP LOCKED where
 //     workers share a queue (ClaimOutbox);
 //   - INSERT … ON CONFLICT where first-writer-wins is one statement
 //     (EnsureSecret, a first login).

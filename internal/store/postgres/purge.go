@@ -33,7 +33,7 @@ const authCodeGrace = time.Hour
 //   - refresh tokens past their ExpiresAt, and revoked ones 24 hours after
 //     they were revoked;
 //   - authorization codes an hour after they expired, used or not;
-//   - sessions at their ExpiresAt;
+//   - login tickets and sessions at their ExpiresAt;
 //   - rate-limit buckets once they are full again;
 //   - failure rows 30 days after the failure, and pair counters 30 days
 //     after their last failure;
@@ -81,6 +81,7 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 			OR (status = 'pending' AND not_after <= $1)`, []any{ts(grace)}},
 		{"refresh_tokens", `expires_at <= $1 OR revoked_at <= $2`, []any{ts(now), ts(grace)}},
 		{"auth_codes", `expires_at <= $1`, []any{ts(now.Add(-authCodeGrace))}},
+		{"login_tickets", `expires_at <= $1`, []any{ts(now)}},
 		{"sessions", `expires_at <= $1`, []any{ts(now)}},
 		{"buckets", `full_at <= $1`, []any{ts(now)}},
 		{"failures", `at <= $1`, []any{ts(keep)}},

@@ -297,7 +297,7 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 //   - authorization codes an hour after they expired, used or not (until
 //     then a second redemption of a used code still answers ErrCodeStale,
 //     so that the caller can revoke what the first one issued);
-//   - sessions at their ExpiresAt;
+//   - login tickets and sessions at their ExpiresAt;
 //   - rate-limit buckets once they are full again (full_at <= now): a full
 //     bucket and a missing one behave the same;
 //   - failure rows 30 days after the failure, whatever the account window
@@ -325,6 +325,7 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 			OR (status = 'pending' AND not_after <> 0 AND not_after <= ?)`, []any{n - grace, n - grace}},
 		{"refresh_tokens", `(expires_at <> 0 AND expires_at <= ?) OR (revoked_at <> 0 AND revoked_at <= ?)`, []any{n, n - grace}},
 		{"auth_codes", `expires_at <= ?`, []any{n - authCodeGrace.Milliseconds()}},
+		{"login_tickets", `expires_at <= ?`, []any{n}},
 		{"sessions", `expires_at <= ?`, []any{n}},
 		{"buckets", `full_at <= ?`, []any{n}},
 		{"failures", `at <= ?`, []any{n - keep}},

@@ -163,6 +163,22 @@ var purgeTests = []test{
 		redeem(t, st, "unused", t0, store.ErrNotFound)
 		redeem(t, st, "live", t0.Add(24*time.Hour), nil)
 	}},
+	{"LoginTicketsGoAtExpiry", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		short := newTicket("short", t0)
+		createTicket(t, st, short)
+		long := newTicket("long", t0)
+		long.ExpiresAt = t0.Add(time.Hour)
+		createTicket(t, st, long)
+
+		purge(t, st, short.ExpiresAt.Add(-time.Millisecond))
+		redeemTicket(t, st, "short", t0, nil) // still there
+		createTicket(t, st, short)
+		purge(t, st, short.ExpiresAt)
+		// Redeemed at an earlier time, so that only a deleted row is missing.
+		redeemTicket(t, st, "short", t0, store.ErrNotFound)
+		redeemTicket(t, st, "long", t0, nil)
+	}},
 	{"SessionsGoAtExpiry", func(t *testing.T, s *suite) {
 		st := s.open(t)
 		short := newSession("short", t0)

@@ -268,6 +268,27 @@ func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Sto
 		}
 	})
 
+	t.Run("RedeemLoginTicketHasOneWinnerAcrossReplicas", func(t *testing.T) {
+		sts := open(t)
+		createTicket(t, sts[0], newTicket("lt1", t0))
+		errs := make([]error, racers)
+		parallel(racers, func(i int) {
+			_, errs[i] = on(sts, i).RedeemLoginTicket(ctx(t), tokenHash("ticket:lt1"), t0.Add(time.Second))
+		})
+		wins := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, store.ErrNotFound):
+				t.Errorf("redemption %d: %v", i, err)
+			}
+		}
+		if wins != 1 {
+			t.Errorf("%d redemptions of one login ticket succeeded across replicas, want exactly 1", wins)
+		}
+	})
+
 	t.Run("FirstLoginsOnReplicasCreateOneUser", func(t *testing.T) {
 		sts := open(t)
 		created := make([]bool, workers)

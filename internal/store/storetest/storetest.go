@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"User", userTests},
 		{"RefreshToken", refreshTests},
 		{"AuthCode", authCodeTests},
+		{"LoginTicket", ticketTests},
 		{"Session", sessionTests},
 		{"Bucket", bucketTests},
 		{"Failure", failureTests},
