@@ -381,6 +381,24 @@ func validateClient(o *obj, c *Client) {
 	checkURLs(o, "allowed_logout_urls", c.AllowedLogoutURLs, false)
 	checkURLs(o, "web_origins", c.WebOrigins, true)
 	checkURLs(o, "allowed_origins", c.AllowedOrigins, true)
+	for _, list := range []struct {
+		name    string
+		entries []string
+	}{{"web_origins", c.WebOrigins}, {"allowed_origins", c.AllowedOrigins}} {
+		for i, e := range list.entries {
+			if absoluteURL(e, true) && !IsWebOrigin(e) {
+				o.warnf("%s[%d] %q is not an origin (http or https, a host, no path): it matches nothing", list.name, i, e)
+			}
+		}
+	}
+	if c.CrossOriginLoc != "" {
+		if scheme, _, _, ok := splitURL(c.CrossOriginLoc); !ok || (scheme != "http" && scheme != "https") || strings.Contains(c.CrossOriginLoc, "*") {
+			o.errorf("field \"cross_origin_loc\": %q is not an http or https URL", c.CrossOriginLoc)
+		}
+	}
+	if c.CrossOriginAuth && len(c.WebOrigins) == 0 {
+		o.warnf("cross_origin_authentication is on but web_origins is empty: /co/authenticate refuses every origin")
+	}
 	if c.LogoURI != "" && !strings.HasPrefix(c.LogoURI, "https://") {
 		o.warnf("logo_uri %q is not an https URL; the login page shows no logo", c.LogoURI)
 	}

@@ -376,6 +376,43 @@ emailProvider: {}`, nil)
 	}
 }
 
+func TestParseFile_CrossOriginSettings(t *testing.T) {
+	f, warnings, err := parse(t, `
+clients:
+  - name: A
+    client_id: A
+    web_origins: ["https://app.example.com/", "https://app.example.com/login"]
+    allowed_origins: ["https://cors.example.com"]
+    cross_origin_auth: true
+    cross_origin_loc: https://app.example.com/co-verify.html
+  - name: B
+    client_id: B
+    cross_origin_authentication: true`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{
+		`clients[A]: web_origins[1] "https://app.example.com/login" is not an origin (http or https, a host, no path): it matches nothing`,
+		`clients[B]: cross_origin_authentication is on but web_origins is empty: /co/authenticate refuses every origin`,
+	} {
+		if !slices.Contains(warnings, w) {
+			t.Errorf("no warning %q in %q", w, warnings)
+		}
+	}
+	if c := f.Tenant().Clients[0]; c.CrossOriginLoc != "https://app.example.com/co-verify.html" || !c.WebOriginAllowed("https://app.example.com") {
+		t.Errorf("client A = %+v", c)
+	}
+
+	_, _, err = parse(t, `
+clients:
+  - name: A
+    client_id: A
+    cross_origin_loc: javascript:alert(1)`, nil)
+	if err == nil || !strings.Contains(err.Error(), `"cross_origin_loc"`) {
+		t.Errorf("cross_origin_loc javascript: gave %v", err)
+	}
+}
+
 func TestParseFile_Placeholders(t *testing.T) {
 	f, warnings, err := parse(t, `
 clients:

@@ -95,6 +95,7 @@ var clientFields = fields{
 	"is_token_endpoint_ip_header_trusted": boolean(used),
 	"cross_origin_authentication":         boolean(used),
 	"cross_origin_auth":                   boolean(used), // the older name, still in many exports
+	"cross_origin_loc":                    str(used),
 	"client_metadata":                     free(used),
 	"logo_uri":                            str(used),
 	"sesame": object(used, fields{
@@ -125,7 +126,6 @@ var clientFields = fields{
 	"encryption_key":                        strMap(ignored),
 	"sso":                                   boolean(ignored),
 	"sso_disabled":                          boolean(ignored),
-	"cross_origin_loc":                      str(ignored),
 	"custom_login_page_on":                  boolean(ignored),
 	"custom_login_page":                     str(ignored),
 	"form_template":                         str(ignored),

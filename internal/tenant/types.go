@@ -58,10 +58,14 @@ type Client struct {
 	// CrossOriginAuthentication is Auth0's current name for
 	// cross_origin_auth; when set, defaults copy it into CrossOriginAuth,
 	// which is the field to read.
-	CrossOriginAuthentication *bool               `json:"cross_origin_authentication,omitempty"`
-	JWTConfiguration          *JWTConfiguration   `json:"jwt_configuration,omitempty"`
-	RefreshToken              *RefreshTokenConfig `json:"refresh_token,omitempty"`
-	Description               string              `json:"description,omitempty"`
+	CrossOriginAuthentication *bool `json:"cross_origin_authentication,omitempty"`
+	// CrossOriginLoc is the application's page that runs auth0.js's
+	// crossOriginVerification(), where /authorize finds the co_verifier
+	// of a login ticket when third-party cookies were blocked.
+	CrossOriginLoc   string              `json:"cross_origin_loc,omitempty"`
+	JWTConfiguration *JWTConfiguration   `json:"jwt_configuration,omitempty"`
+	RefreshToken     *RefreshTokenConfig `json:"refresh_token,omitempty"`
+	Description      string              `json:"description,omitempty"`
 	// LogoURI is the application's logo; the hosted login page shows it
 	// when it is an https URL.
 	LogoURI string `json:"logo_uri,omitempty"`
