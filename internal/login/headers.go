@@ -27,8 +27,15 @@ func NewNonce() string {
 // (Chrome), so a page whose form ends in a redirect to the application must
 // list the application's origin even though the form itself posts here.
 func SecurityHeaders(w http.ResponseWriter, nonce string, formAction ...string) {
+	securityHeaders(w, nonce, formAction, nil)
+}
+
+// securityHeaders is SecurityHeaders with the origins a page may frame
+// (frame-src; none unless given), each a source as FormActionSource returns
+// it for an http(s) URL.
+func securityHeaders(w http.ResponseWriter, nonce string, formAction, frameSrc []string) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", csp(nonce, formAction))
+	h.Set("Content-Security-Policy", csp(nonce, formAction, frameSrc))
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -36,7 +43,7 @@ func SecurityHeaders(w http.ResponseWriter, nonce string, formAction ...string) 
 	h.Set("Pragma", "no-cache")
 }
 
-func csp(nonce string, formAction []string) string {
+func csp(nonce string, formAction, frameSrc []string) string {
 	src := "'none'"
 	if validNonce(nonce) {
 		src = "'nonce-" + nonce + "'"
@@ -47,8 +54,17 @@ func csp(nonce string, formAction []string) string {
 			actions += " " + a
 		}
 	}
+	frames := ""
+	for _, f := range frameSrc {
+		if validSource(f) && strings.Contains(f, "//") {
+			frames += " " + f
+		}
+	}
+	if frames != "" {
+		frames = "; frame-src" + frames
+	}
 	return "default-src 'none'; style-src " + src + "; script-src " + src +
-		"; img-src https:; form-action " + actions +
+		"; img-src https:; form-action " + actions + frames +
 		"; frame-ancestors 'none'; base-uri 'none'"
 }
 

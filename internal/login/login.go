@@ -24,6 +24,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -157,6 +158,32 @@ type FormPost struct {
 // Field is one hidden field of FormPost.
 type Field struct{ Name, Value string }
 
+// SignedOut says the login session ended (/v2/logout, /oidc/logout) when
+// there is no application to go back to: none was named, or Problem
+// (ReturnNotAllowed) says why not.
+type SignedOut struct {
+	Page
+	Problem Problem
+}
+
+// CrossOriginVerify finishes a cross-origin login in a browser that did not
+// keep the login ticket's cookie (third-party cookies blocked): it loads the
+// application's verification page (the client's cross_origin_loc, which
+// runs auth0.js's crossOriginVerification) in a hidden frame, asks it over
+// postMessage for the verifier auth0.js stored under ID, and posts it with
+// Fields to Action. Without an answer within ten seconds it posts an empty
+// verifier, which is refused. Location's origin is the CSP's frame-src.
+type CrossOriginVerify struct {
+	Page
+	Action   string // where the form posts, a path of this server
+	Location string // the client's cross_origin_loc
+	ID       string // the ticket's co_id
+	Fields   []Field
+}
+
+// FieldVerifier is the field CrossOriginVerify fills with the verifier.
+const FieldVerifier = "co_verifier"
+
 //go:embed templates/*.html
 var templateFS embed.FS
 
@@ -168,6 +195,9 @@ var resendScript string
 
 //go:embed assets/formpost.js
 var formPostScript string
+
+//go:embed assets/coverify.js
+var crossOriginScript string
 
 var funcs = template.FuncMap{
 	"t": func(l Lang, key string, args ...any) string { return l.text(key, args...) },
@@ -186,7 +216,7 @@ var funcs = template.FuncMap{
 var templates = func() map[string]*template.Template {
 	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	m := map[string]*template.Template{}
-	for _, name := range []string{"choose", "identifier", "code", "linksent", "error", "formpost"} {
+	for _, name := range []string{"choose", "identifier", "code", "linksent", "error", "formpost", "coverify", "signedout"} {
 		t := template.Must(base.Clone())
 		m[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
 	}
@@ -242,13 +272,24 @@ func Render(w http.ResponseWriter, status int, v View) error {
 			actions = append(actions, s)
 		}
 	}
-	SecurityHeaders(w, nonce, actions...)
+	securityHeaders(w, nonce, actions, frameSources(v))
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", string(lang(v.page().Lang)))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 	return err
+}
+
+// frameSources are the origins v may frame: a CrossOriginVerify's
+// Location's.
+func frameSources(v View) []string {
+	if cv, ok := v.(CrossOriginVerify); ok {
+		if s, ok := FormActionSource(cv.Location); ok && strings.Contains(s, "//") {
+			return []string{s}
+		}
+	}
+	return nil
 }
 
 func formActions(v View) []string {
@@ -360,6 +401,14 @@ func Write(w io.Writer, v View, nonce string) error {
 		name = "formpost"
 		withApp(l.text("formpost.heading"))
 		d.Script = template.JS(formPostScript)
+	case SignedOut:
+		name = "signedout"
+		withApp(l.text("signedout.heading"))
+		d.Notice = v.Problem.Text(l, 0)
+	case CrossOriginVerify:
+		name = "coverify"
+		withApp(l.text("formpost.heading"))
+		d.Script = template.JS(crossOriginScript)
 	default:
 		return fmt.Errorf("login: %T is not a view", v)
 	}

@@ -3,6 +3,8 @@ package login
 import (
 	"bytes"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +47,10 @@ func views(lang Lang) []struct {
 		{"error-noapp", Error{Page: Page{Lang: lang}, Problem: InvalidRequest}},
 		{"formpost", FormPost{Page: p, Action: "https://notes.acme.example/callback",
 			Fields: []Field{{Name: "code", Value: "SplxlOBeZQQYbYS6WxSbIA"}, {Name: "state", Value: "af0ifjsldkj"}}}},
+		{"signedout", SignedOut{Page: Page{Lang: lang, Brand: testBrand}}},
+		{"signedout-return-not-allowed", SignedOut{Page: Page{Lang: lang}, Problem: ReturnNotAllowed}},
+		{"coverify", CrossOriginVerify{Page: p, Action: "/co/verify", Location: "https://notes.acme.example/co-verify.html", ID: "q1w2e3r4t5y6u7i8",
+			Fields: []Field{{Name: "client_id", Value: "notes"}, {Name: "login_ticket", Value: "tkt"}, {Name: "state", Value: "af0ifjsldkj"}}}},
 	}
 }
 
@@ -170,6 +176,8 @@ func TestViews_AreStrictCSPAccessibleAndCSRFProtected(t *testing.T) {
 					}
 				}
 				_, formPost := tc.view.(FormPost)
+				_, coVerify := tc.view.(CrossOriginVerify) // the ticket and its verifier are the proof
+				formPost = formPost || coVerify
 				for _, f := range all(doc, "form") {
 					if m, _ := attr(f, "method"); m != "post" {
 						t.Errorf("form method=%q, want post", m)
@@ -443,6 +451,57 @@ func withBrand(v View, b Brand) View {
 	case FormPost:
 		v.Brand = b
 		return v
+	case CrossOriginVerify:
+		v.Brand = b
+		return v
+	case SignedOut:
+		v.Brand = b
+		return v
 	}
 	panic(fmt.Sprintf("%T", v))
+}
+
+func TestCrossOriginVerify_FramesTheApplicationsPageAndPostsTheVerifier(t *testing.T) {
+	v := CrossOriginVerify{Action: "/co/verify", Location: "https://app.example.com:8443/co?x=1", ID: "abc",
+		Fields: []Field{{Name: "login_ticket", Value: `t"><script>`}}}
+	_, doc := render(t, v)
+	form := byID(t, doc, "co-verify")
+	if loc, _ := attr(form, "data-location"); loc != v.Location {
+		t.Errorf("data-location = %q", loc)
+	}
+	if id, _ := attr(form, "data-id"); id != "abc" {
+		t.Errorf("data-id = %q", id)
+	}
+	got := map[string]string{}
+	for _, in := range all(form, "input") {
+		name, _ := attr(in, "name")
+		got[name], _ = attr(in, "value")
+	}
+	if got["login_ticket"] != `t"><script>` || got[FieldVerifier] != "" || len(got) != 2 {
+		t.Errorf("fields = %q", got)
+	}
+	if f := byID(t, doc, "co-frame"); f.Data != "iframe" {
+		t.Errorf("#co-frame is a <%s>", f.Data)
+	} else if _, ok := attr(f, "src"); ok {
+		t.Error("the frame loads before the script listens")
+	}
+	scripts := all(doc, "script")
+	if len(scripts) != 1 || !strings.Contains(text(scripts[0]), "co_verifier_request") {
+		t.Error("no verification script")
+	}
+
+	rec := httptest.NewRecorder()
+	if err := Render(rec, http.StatusOK, v); err != nil {
+		t.Fatal(err)
+	}
+	if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "; frame-src https://app.example.com:8443;") {
+		t.Errorf("CSP = %q, want the application's origin as frame-src", csp)
+	}
+	for _, loc := range []string{"javascript:alert(1)", "com.example.app://co", "https://*.example.com/co"} {
+		rec := httptest.NewRecorder()
+		_ = Render(rec, http.StatusOK, CrossOriginVerify{Action: "/co/verify", Location: loc})
+		if csp := rec.Header().Get("Content-Security-Policy"); strings.Contains(csp, "frame-src") {
+			t.Errorf("Location %q: CSP = %q, want no frame-src", loc, csp)
+		}
+	}
 }
