@@ -46,6 +46,8 @@ var OIDCScopes = []string{"openid", "profile", "email", "phone", "address", "off
 type Store interface {
 	CreateAuthCode(ctx context.Context, c store.AuthCode) error
 	RedeemAuthCode(ctx context.Context, hash []byte, now time.Time) (store.AuthCode, error)
+	CreateLoginTicket(ctx context.Context, t store.LoginTicket) error
+	RedeemLoginTicket(ctx context.Context, hash []byte, now time.Time) (store.LoginTicket, error)
 	CreateRefreshToken(ctx context.Context, t store.RefreshToken) error
 	UseRefreshToken(ctx context.Context, hash []byte, now time.Time, rotate bool, leeway time.Duration, next *store.RefreshToken) (store.RefreshToken, error)
 	RefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error)
