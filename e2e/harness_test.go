@@ -48,6 +48,7 @@ const (
 	esClientID      = "esClientID0000000000000000000001"
 	esAudience      = "https://es.example.com/"
 	hsAudience      = "https://hs.example.com/"
+	coClientID      = "coClientID0000000000000000000001"
 )
 
 // Credentials of the sms connections in the test tenant; the fake providers
@@ -88,6 +89,18 @@ clients:
     token_endpoint_auth_method: none
     grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, implicit]
     callbacks: [https://spa.example.com/callback]
+    web_origins: [https://spa.example.com]
+  - name: Cross Origin SPA
+    client_id: ` + coClientID + `
+    app_type: spa
+    token_endpoint_auth_method: none
+    grant_types: [implicit, authorization_code, refresh_token]
+    callbacks: [https://co.example.com/callback]
+    web_origins: [https://co.example.com, "https://*.preview.co.example.com"]
+    allowed_origins: [https://cors-only.example.com]
+    allowed_logout_urls: [https://co.example.com/bye, https://co.example.com/]
+    cross_origin_authentication: true
+    cross_origin_loc: https://co.example.com/co-verify.html
   - name: No Grant
     client_id: ` + noGrantClientID + `
     app_type: native
@@ -121,7 +134,7 @@ clients:
 connections:
   - name: email
     strategy: email
-    enabled_clients: [Web App, Native App, SPA, No Grant, Web B, Backend, ES App]
+    enabled_clients: [Web App, Native App, SPA, No Grant, Web B, Backend, ES App, Cross Origin SPA]
     options:
       totp: {length: 6, time_step: %TIME_STEP%}
       email:

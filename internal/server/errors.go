@@ -20,7 +20,10 @@ import (
 //     error_description[, error_uri]} with the Kind's status (httpStatus);
 //   - POST /passwordless/verify: writeVerifyError, where a Denied code is
 //     401 invalid_user_password;
-//   - the browser routes (/passwordless/verify_redirect): authError sends
+//   - POST /co/authenticate: writeCOError, where a Denied code is 403
+//     access_denied (and a refused origin plain text, as Auth0 answers it);
+//   - the browser routes (/passwordless/verify_redirect, /co/verify, the
+//     logout endpoints): authError sends
 //     the error to a registered redirect_uri, renderPageError shows the
 //     HTML error page where there is none to send it to;
 //   - /userinfo: bearerError, RFC 6750's challenge in plain text;
@@ -105,6 +108,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 func (s *Server) writeVerifyError(w http.ResponseWriter, r *http.Request, err error) {
 	if d, ok := asDomainError(err); ok && d.Kind == fault.Denied {
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "invalid_user_password", Description: d.Description})
+		return
+	}
+	s.writeError(w, r, err)
+}
+
+// writeCOError is writeError for POST /co/authenticate (spec §3.3): a
+// wrong, expired or used-up code is 403 access_denied, with the code's own
+// description.
+func (s *Server) writeCOError(w http.ResponseWriter, r *http.Request, err error) {
+	if d, ok := asDomainError(err); ok && d.Kind == fault.Denied {
+		writeJSON(w, http.StatusForbidden, errorBody{Error: passwordless.CodeAccessDenied, Description: d.Description})
 		return
 	}
 	s.writeError(w, r, err)

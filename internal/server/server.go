@@ -64,16 +64,44 @@ func (s *Server) Tenant() *tenant.Tenant { return s.tenant.Load() }
 // middleware (panic recovery, body limit, access log).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /passwordless/start", s.handleStart)
+	// The routes a browser application calls from its own origin answer
+	// CORS (cors.go), preflights included.
+	for _, rt := range []struct {
+		pattern string
+		policy  corsPolicy
+		handle  http.HandlerFunc
+	}{
+		{"POST /passwordless/start", corsClients, s.handleStart},
+		{"POST /passwordless/verify", corsClients, s.handleVerify},
+		{"POST /oauth/token", corsClients, s.handleToken},
+		{"POST /oauth/revoke", corsClients, s.handleRevoke},
+		{"GET /userinfo", corsClients, s.handleUserInfo},
+		{"POST /userinfo", corsClients, s.handleUserInfo},
+		{"POST /co/authenticate", corsCrossOrigin, s.handleCrossOriginAuthenticate},
+		{"GET /.well-known/openid-configuration", corsPublic, s.handleDiscovery},
+		{"GET /.well-known/jwks.json", corsPublic, s.handleJWKS},
+	} {
+		mux.HandleFunc(rt.pattern, s.cors(rt.policy, rt.handle))
+	}
+	for _, pf := range []struct {
+		path    string
+		policy  corsPolicy
+		methods []string
+	}{
+		{"/passwordless/start", corsClients, []string{http.MethodPost}},
+		{"/passwordless/verify", corsClients, []string{http.MethodPost}},
+		{"/oauth/token", corsClients, []string{http.MethodPost}},
+		{"/oauth/revoke", corsClients, []string{http.MethodPost}},
+		{"/userinfo", corsClients, []string{http.MethodGet, http.MethodPost}},
+		{"/co/authenticate", corsCrossOrigin, []string{http.MethodPost}},
+		{"/.well-known/openid-configuration", corsPublic, []string{http.MethodGet}},
+		{"/.well-known/jwks.json", corsPublic, []string{http.MethodGet}},
+	} {
+		mux.HandleFunc("OPTIONS "+pf.path, s.preflight(pf.policy, pf.methods...))
+	}
 	mux.HandleFunc("GET /passwordless/verify_redirect", s.handleVerifyRedirectGet)
 	mux.HandleFunc("POST /passwordless/verify_redirect", s.handleVerifyRedirectPost)
-	mux.HandleFunc("POST /passwordless/verify", s.handleVerify)
-	mux.HandleFunc("POST /oauth/token", s.handleToken)
-	mux.HandleFunc("POST /oauth/revoke", s.handleRevoke)
-	mux.HandleFunc("GET /userinfo", s.handleUserInfo)
-	mux.HandleFunc("POST /userinfo", s.handleUserInfo)
-	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
-	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
+	mux.HandleFunc("POST /co/verify", s.handleCrossOriginVerify)
 	// /healthz: the process is alive (/health, its older name, stays).
 	// /readyz: it can serve, the database answering and migrated.
 	mux.HandleFunc("GET /healthz", handleAlive)
@@ -108,7 +136,7 @@ var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, ht
 
 // noRoute answers a request that no route of mux takes, in Auth0's JSON
 // error shape: 405 with an Allow header when the path has routes for other
-// methods (OPTIONS included: there is no CORS yet), else 404.
+// methods (OPTIONS included, where the path answers no preflight), else 404.
 func noRoute(mux *http.ServeMux) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var allow []string

@@ -112,6 +112,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.corsFor(w, r, req.ClientID)
 	t := s.Tenant()
 	client := t.Client(req.ClientID)
 	if client == nil {

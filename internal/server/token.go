@@ -20,6 +20,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.corsFor(w, r, p["client_id"])
 	grant := p["grant_type"]
 	if grant == "" {
 		s.writeError(w, r, invalidRequest("Missing required parameter: grant_type"))

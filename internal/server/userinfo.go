@@ -25,6 +25,7 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 		bearerError(w, http.StatusUnauthorized, `, error="invalid_token"`)
 		return
 	}
+	s.corsFor(w, r, claims.AZP)
 	if !token.HasScope(claims.Scope, "openid") {
 		bearerError(w, http.StatusForbidden, `, error="insufficient_scope", scope="openid"`)
 		return

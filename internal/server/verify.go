@@ -18,6 +18,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		s.writeVerifyError(w, r, err)
 		return
 	}
+	s.corsFor(w, r, p["client_id"])
 	username := firstOf(p, "email", "phone_number", "username")
 	code := firstOf(p, "verification_code", "password")
 	for _, req := range []struct{ name, value string }{
