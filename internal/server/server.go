@@ -102,6 +102,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /passwordless/verify_redirect", s.handleVerifyRedirectGet)
 	mux.HandleFunc("POST /passwordless/verify_redirect", s.handleVerifyRedirectPost)
 	mux.HandleFunc("POST /co/verify", s.handleCrossOriginVerify)
+	mux.HandleFunc("GET /v2/logout", s.handleLogout)
+	mux.HandleFunc("GET /oidc/logout", s.handleOIDCLogout)
+	mux.HandleFunc("POST /oidc/logout", s.handleOIDCLogout)
 	// /healthz: the process is alive (/health, its older name, stays).
 	// /readyz: it can serve, the database answering and migrated.
 	mux.HandleFunc("GET /healthz", handleAlive)

@@ -17,6 +17,7 @@ type discovery struct {
 	UserinfoEndpoint                  string   `json:"userinfo_endpoint"`
 	JWKSURI                           string   `json:"jwks_uri"`
 	RevocationEndpoint                string   `json:"revocation_endpoint"`
+	EndSessionEndpoint                string   `json:"end_session_endpoint"`
 	ScopesSupported                   []string `json:"scopes_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
 	GrantTypesSupported               []string `json:"grant_types_supported"`
@@ -36,6 +37,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		UserinfoEndpoint:                  s.Issuer + "userinfo",
 		JWKSURI:                           s.Issuer + ".well-known/jwks.json",
 		RevocationEndpoint:                s.Issuer + "oauth/revoke",
+		EndSessionEndpoint:                s.Issuer + "oidc/logout",
 		ScopesSupported:                   []string{"openid", "profile", "email", "phone", "offline_access"},
 		ResponseTypesSupported:            []string{}, // no /authorize yet
 		GrantTypesSupported:               []string{tenant.GrantPasswordlessOTP, tenant.GrantAuthorizationCode, tenant.GrantRefreshToken},
