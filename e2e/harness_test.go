@@ -137,6 +137,11 @@ connections:
       email:
         syntax: liquid
         body: '<p>Your code is {{ code }} ({{ send }}).</p><p><a href="{{ link | escape }}">Sign in</a></p>'
+  - name: email-link
+    strategy: email
+    enabled_clients: [Web App]
+    options:
+      sesame: {login_page_send: link}
   - name: email-unprotected
     strategy: email
     enabled_clients: [Native App]
