@@ -265,6 +265,8 @@ func generousLimits() ratelimit.Settings {
 	l.StartPerIP = store.Limit{Burst: 100000, Per: time.Hour}
 	l.PerRecipient = store.Limit{Burst: 100000, Per: time.Hour}
 	l.VerifyPerIP = store.Limit{Burst: 100000, Per: time.Hour}
+	l.RecipientPerDay = store.Limit{Burst: 100000, Per: time.Hour}
+	l.TokenPerIP = store.Limit{Burst: 100000, Per: time.Hour}
 	return l
 }
 

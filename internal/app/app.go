@@ -503,6 +503,7 @@ func fillDefaults(l *ratelimit.Settings, p *passwordless.Protection) {
 	for _, pair := range []struct{ dst, def *store.Limit }{
 		{&l.StartPerIP, &d.StartPerIP}, {&l.PerRecipient, &d.PerRecipient}, {&l.VerifyPerIP, &d.VerifyPerIP},
 		{&l.UserInfoPerUser, &d.UserInfoPerUser}, {&l.SMSPerCountry, &d.SMSPerCountry},
+		{&l.RecipientPerDay, &d.RecipientPerDay}, {&l.TokenPerIP, &d.TokenPerIP},
 	} {
 		if pair.dst.Burst <= 0 || pair.dst.Per <= 0 {
 			*pair.dst = *pair.def

@@ -331,6 +331,7 @@ func (s *Server) loginSend(w http.ResponseWriter, r *http.Request, st *loginStat
 		req.PhoneNumber, req.Send = phone, "code"
 		takes = s.takes(startIP,
 			store.Take{Key: ratelimit.RecipientKey(conn.Name, phone), Limit: s.limits().PerRecipient},
+			store.Take{Key: ratelimit.RecipientDayKey(conn.Name, phone), Limit: s.limits().RecipientPerDay},
 			store.Take{Key: ratelimit.CountryKey(conn.Name, strconv.Itoa(dest.CallingCode)), Limit: s.limits().SMSPerCountry})
 	} else {
 		email, err := passwordless.CanonicalEmail(raw)
@@ -345,7 +346,8 @@ func (s *Server) loginSend(w http.ResponseWriter, r *http.Request, st *loginStat
 			q.Set("email", email)
 			req.Send, req.LinkParams = "link", q
 		}
-		takes = s.takes(startIP, store.Take{Key: ratelimit.RecipientKey(conn.Name, ratelimit.Mailbox(email)), Limit: s.limits().PerRecipient})
+		takes = s.takes(startIP, store.Take{Key: ratelimit.RecipientKey(conn.Name, ratelimit.Mailbox(email)), Limit: s.limits().PerRecipient},
+			store.Take{Key: ratelimit.RecipientDayKey(conn.Name, ratelimit.Mailbox(email)), Limit: s.limits().RecipientPerDay})
 	}
 	req.Takes = takes
 	res, err := s.Passwordless.Start(r.Context(), req)
