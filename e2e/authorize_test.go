@@ -456,3 +456,58 @@ func formAny(t *testing.T, p page) (string, url.Values) {
 	walk(doc)
 	return action, vals
 }
+
+// Hybrid response types: the code and the tokens in the fragment; the ID
+// token carries the code's c_hash and the access token's at_hash.
+func TestAuthorize_HybridResponseTypes(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.pageBrowser()
+	params := map[string]string{"client_id": webClientID, "redirect_uri": webCallback, "response_type": "code",
+		"connection": "email", "state": "h"}
+	p := b.hostedLogin(t, params, "hybrid@example.com", func() string { return codeFrom(t, e.SMTP.Wait(t, 1, 10e9)[0]) })
+	if p.Status != http.StatusFound {
+		t.Fatalf("login: %d %s", p.Status, p.Body)
+	}
+	for _, rt := range []string{"code id_token", "code token", "code id_token token", "id_token code"} {
+		params["response_type"], params["nonce"] = rt, "n-"+rt
+		p := b.get(authorizeURL(params))
+		u, err := url.Parse(p.Location)
+		if err != nil || p.Status != http.StatusFound || u.RawQuery != "" || u.Fragment == "" {
+			t.Errorf("%s: %d %q, want the response in the fragment", rt, p.Status, p.Location)
+			continue
+		}
+		v, _ := url.ParseQuery(u.Fragment)
+		if v.Get("code") == "" || v.Get("state") != "h" {
+			t.Errorf("%s: %v", rt, v)
+		}
+		half := func(s string) string {
+			sum := sha256.Sum256([]byte(s))
+			return base64.RawURLEncoding.EncodeToString(sum[:16])
+		}
+		if strings.Contains(rt, "id_token") {
+			claims := jwtClaims(t, v.Get("id_token"))
+			if claims["c_hash"] != half(v.Get("code")) || claims["nonce"] != "n-"+rt {
+				t.Errorf("%s: ID token c_hash %v nonce %v", rt, claims["c_hash"], claims["nonce"])
+			}
+			if at := v.Get("access_token"); at != "" && claims["at_hash"] != half(at) {
+				t.Errorf("%s: at_hash %v", rt, claims["at_hash"])
+			}
+		} else if v.Get("id_token") != "" {
+			t.Errorf("%s: an ID token nobody asked for", rt)
+		}
+		if strings.Contains(" "+rt+" ", " token ") != (v.Get("access_token") != "") {
+			t.Errorf("%s: access_token %q", rt, v.Get("access_token"))
+		}
+		// The code is redeemable.
+		tok := e.postForm("/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {v.Get("code")},
+			"redirect_uri": {webCallback}, "client_id": {webClientID}, "client_secret": {webSecret}})
+		if tok.Status != 200 {
+			t.Errorf("%s: exchange: %d %s", rt, tok.Status, tok.Body)
+		}
+	}
+	params["response_type"] = "code id_token"
+	params["response_mode"] = "query"
+	if p := b.get(authorizeURL(params)); !strings.Contains(p.Location, "error=invalid_request") || strings.Contains(p.Location, "code=") {
+		t.Errorf("hybrid with response_mode=query: %q", p.Location)
+	}
+}

@@ -40,7 +40,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		JWKSURI:                           s.Issuer + ".well-known/jwks.json",
 		RevocationEndpoint:                s.Issuer + "oauth/revoke",
 		ScopesSupported:                   []string{"openid", "profile", "email", "phone", "offline_access"},
-		ResponseTypesSupported:            []string{"code", "token", "id_token", "id_token token"},
+		ResponseTypesSupported:            []string{"code", "token", "id_token", "id_token token", "code id_token", "code token", "code id_token token"},
 		ResponseModesSupported:            []string{"query", "fragment", "form_post"},
 		GrantTypesSupported:               []string{tenant.GrantPasswordlessOTP, tenant.GrantAuthorizationCode, tenant.GrantImplicit, tenant.GrantRefreshToken},
 		CodeChallengeMethods:              s.OAuth.PKCEMethods(),
