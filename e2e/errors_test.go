@@ -148,8 +148,14 @@ func TestWellKnown(t *testing.T) {
 		d.str("jwks_uri") != e.URL+".well-known/jwks.json" || d.str("userinfo_endpoint") != e.URL+"userinfo" {
 		t.Fatalf("discovery: %d %s", d.Status, d.Body)
 	}
-	if _, ok := d.JSON["authorization_endpoint"]; ok {
-		t.Errorf("discovery advertises /authorize, which does not exist yet")
+	if d.str("authorization_endpoint") != e.URL+"authorize" {
+		t.Errorf("authorization_endpoint = %q", d.str("authorization_endpoint"))
+	}
+	// Every endpoint it advertises exists.
+	for _, f := range []string{"authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "revocation_endpoint"} {
+		if r := e.get(strings.TrimPrefix(d.str(f), e.URL)); r.Status == http.StatusNotFound {
+			t.Errorf("%s %s: 404", f, d.str(f))
+		}
 	}
 	k := e.get("/.well-known/jwks.json")
 	keys, _ := k.JSON["keys"].([]any)

@@ -150,6 +150,11 @@ connections:
       email:
         syntax: liquid
         body: '<p>Your code is {{ code }} ({{ send }}).</p><p><a href="{{ link | escape }}">Sign in</a></p>'
+  - name: email-link
+    strategy: email
+    enabled_clients: [Web App]
+    options:
+      sesame: {login_page_send: link}
   - name: email-unprotected
     strategy: email
     enabled_clients: [Native App]
@@ -273,6 +278,8 @@ func generousLimits() ratelimit.Settings {
 	l.StartPerIP = store.Limit{Burst: 100000, Per: time.Hour}
 	l.PerRecipient = store.Limit{Burst: 100000, Per: time.Hour}
 	l.VerifyPerIP = store.Limit{Burst: 100000, Per: time.Hour}
+	l.RecipientPerDay = store.Limit{Burst: 100000, Per: time.Hour}
+	l.TokenPerIP = store.Limit{Burst: 100000, Per: time.Hour}
 	return l
 }
 

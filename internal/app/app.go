@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sesame-id/sesame/internal/delivery"
+	"github.com/sesame-id/sesame/internal/login"
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/ratelimit"
@@ -33,6 +34,8 @@ import (
 const (
 	secretCodeHMAC   = "code-hmac"
 	secretOutboxSeal = "outbox-seal"
+	secretLoginTx    = "login-tx"
+	secretLoginCSRF  = "login-csrf"
 )
 
 // App is a running Sesame: the store, the HTTP handler and the delivery
@@ -166,6 +169,18 @@ func (a *App) init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	txKey, err := ensureRandomSecret(ctx, st, secretLoginTx)
+	if err != nil {
+		return err
+	}
+	txSealer, err := login.NewTxSealer(txKey)
+	if err != nil {
+		return err
+	}
+	csrfKey, err := ensureRandomSecret(ctx, st, secretLoginCSRF)
+	if err != nil {
+		return err
+	}
 	reload := cfg.KeyReloadInterval
 	if reload <= 0 {
 		reload = token.DefaultReloadInterval
@@ -221,6 +236,7 @@ func (a *App) init(ctx context.Context) error {
 		AllowPlainPKCE: cfg.AllowPlainPKCE,
 	}
 	a.Server.Sessions = &oauth.Sessions{Store: st, Issuer: cfg.Issuer, Now: now}
+	a.Server.LoginTx, a.Server.LoginCSRF = txSealer, login.CSRF{Key: csrfKey}
 	return nil
 }
 
@@ -487,6 +503,7 @@ func fillDefaults(l *ratelimit.Settings, p *passwordless.Protection) {
 	for _, pair := range []struct{ dst, def *store.Limit }{
 		{&l.StartPerIP, &d.StartPerIP}, {&l.PerRecipient, &d.PerRecipient}, {&l.VerifyPerIP, &d.VerifyPerIP},
 		{&l.UserInfoPerUser, &d.UserInfoPerUser}, {&l.SMSPerCountry, &d.SMSPerCountry},
+		{&l.RecipientPerDay, &d.RecipientPerDay}, {&l.TokenPerIP, &d.TokenPerIP},
 	} {
 		if pair.dst.Burst <= 0 || pair.dst.Per <= 0 {
 			*pair.dst = *pair.def

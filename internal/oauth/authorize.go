@@ -107,7 +107,7 @@ func responseTypes(rt string) (string, bool) {
 	f := strings.Fields(rt)
 	slices.Sort(f)
 	switch n := strings.Join(f, " "); n {
-	case "code", "token", "id_token", "id_token token":
+	case "code", "token", "id_token", "id_token token", "code id_token", "code token", "code id_token token":
 		return n, true
 	default:
 		return n, false
@@ -128,12 +128,17 @@ func (s *Server) ValidateAuthRequest(t *tenant.Tenant, c *tenant.Client, r *Auth
 		return &Error{Kind: fault.Invalid, Code: "unsupported_response_type", Description: "Unsupported response type: " + truncate(r.ResponseType, 64)}
 	}
 	r.ResponseType = rt
-	grant := tenant.GrantImplicit
-	if rt == "code" {
-		grant = tenant.GrantAuthorizationCode
+	var grants []string
+	if strings.Contains(rt, "code") {
+		grants = append(grants, tenant.GrantAuthorizationCode)
 	}
-	if !c.AllowsGrant(grant) {
-		return &Error{Kind: fault.Forbidden, Code: "unauthorized_client", Description: "Grant type '" + grant + "' not allowed for the client.", URI: "https://auth0.com/docs/clients/client-grant-types"}
+	if strings.Contains(rt, "token") { // token or id_token
+		grants = append(grants, tenant.GrantImplicit)
+	}
+	for _, grant := range grants {
+		if !c.AllowsGrant(grant) {
+			return &Error{Kind: fault.Forbidden, Code: "unauthorized_client", Description: "Grant type '" + grant + "' not allowed for the client.", URI: "https://auth0.com/docs/clients/client-grant-types"}
+		}
 	}
 	switch r.ResponseMode {
 	case "":
@@ -171,7 +176,7 @@ func (s *Server) ValidateAuthRequest(t *tenant.Tenant, c *tenant.Client, r *Auth
 		if !pkceChallenge.MatchString(r.CodeChallenge) {
 			return &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "Invalid code_challenge: 43 to 128 characters of [A-Za-z0-9._~-]"}
 		}
-	case rt == "code" && c.IsPublic():
+	case strings.HasPrefix(rt, "code") && c.IsPublic():
 		// Without a secret, only PKCE stops a stolen code from being redeemed.
 		return &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "Missing required parameter: code_challenge (public clients must use PKCE)"}
 	}
@@ -236,7 +241,9 @@ func (s *Server) Authorize(ctx context.Context, t *tenant.Tenant, c *tenant.Clie
 	}
 	res := AuthResult{RedirectURI: r.RedirectURI, Mode: r.ResponseMode, Params: p}
 
-	if r.ResponseType == "code" {
+	types := strings.Fields(r.ResponseType)
+	var code string
+	if slices.Contains(types, "code") {
 		value, err := randomString(32)
 		if err != nil {
 			return AuthResult{}, err
@@ -255,14 +262,20 @@ func (s *Server) Authorize(ctx context.Context, t *tenant.Tenant, c *tenant.Clie
 			return AuthResult{}, fmt.Errorf("store authorization code: %w", err)
 		}
 		p.Set("code", value)
-		return res, nil
+		if len(types) == 1 {
+			return res, nil
+		}
+		code = value
 	}
 
+	// The implicit types, and the tokens of a hybrid response beside its
+	// code (whose c_hash the ID token carries).
 	resp, err := s.issue(ctx, issueRequest{
 		Client: c, User: user, Resource: rs, Audience: r.Audience, Scope: scope, Nonce: r.Nonce,
 		AuthTime: sess.AuthTime, SessionID: sess.ID,
-		AccessToken: strings.Contains(r.ResponseType, "token") && r.ResponseType != "id_token",
-		IDToken:     strings.Contains(r.ResponseType, "id_token"),
+		AccessToken: slices.Contains(types, "token"),
+		IDToken:     slices.Contains(types, "id_token"),
+		Code:        code,
 	})
 	if err != nil {
 		return AuthResult{}, err

@@ -183,6 +183,9 @@ type issueRequest struct {
 	FamilyID     string // refresh token family; empty for a new one
 	AccessToken  bool   // issue an access token
 	IDToken      bool   // issue an ID token when the scope has openid
+	// Code is the authorization code issued beside the tokens (hybrid
+	// flows): the ID token carries its c_hash.
+	Code string
 }
 
 // issue makes the token response for an authenticated user.
@@ -272,6 +275,9 @@ func (s *Server) idToken(ctx context.Context, r issueRequest, authTime, now time
 	}
 	if accessToken != "" {
 		claims["at_hash"] = atHash(accessToken)
+	}
+	if r.Code != "" {
+		claims["c_hash"] = atHash(r.Code) // OIDC Core §3.3.2.11: the same left half of SHA-256
 	}
 	for k, v := range UserClaims(u, r.Scope) {
 		claims[k] = v

@@ -20,6 +20,8 @@ import (
 type Settings struct {
 	StartPerIP      store.Limit // POST /passwordless/start per end-user IP
 	PerRecipient    store.Limit // messages per address or number and connection
+	RecipientPerDay store.Limit // the same, over a day: no address gets hundreds a day
+	TokenPerIP      store.Limit // authorization_code and refresh_token grants and /oauth/revoke per IP
 	VerifyPerIP     store.Limit // code checks (OTP grant, /passwordless/verify, magic links) per IP
 	UserInfoPerUser store.Limit // GET /userinfo per user
 	SMSPerCountry   store.Limit // SMS per country calling code and connection
@@ -30,6 +32,8 @@ func Defaults() Settings {
 	return Settings{
 		StartPerIP:      store.Limit{Burst: 50, Per: time.Hour},
 		PerRecipient:    store.Limit{Burst: 5, Per: 15 * time.Minute},
+		RecipientPerDay: store.Limit{Burst: 30, Per: 24 * time.Hour},
+		TokenPerIP:      store.Limit{Burst: 300, Per: time.Minute},      // 5 a second, burst 300
 		VerifyPerIP:     store.Limit{Burst: 100, Per: 10 * time.Second}, // 600 a minute, burst 100
 		UserInfoPerUser: store.Limit{Burst: 10, Per: 2 * time.Minute},   // 5 a minute, burst 10
 		SMSPerCountry:   store.Limit{Burst: 100, Per: time.Hour},
@@ -126,6 +130,10 @@ func AddrKey(ip string) string {
 // Bucket keys. The address keys count AddrKey(ip).
 func StartIPKey(ip string) string                 { return "start:ip:" + AddrKey(ip) }
 func RecipientKey(conn, identifier string) string { return "start:rcpt:" + conn + ":" + identifier }
-func VerifyIPKey(ip string) string                { return "verify:ip:" + AddrKey(ip) }
-func UserInfoKey(userID string) string            { return "userinfo:user:" + userID }
-func CountryKey(conn, callingCode string) string  { return "sms:country:" + conn + ":" + callingCode }
+func RecipientDayKey(conn, identifier string) string {
+	return "start:rcpt-day:" + conn + ":" + identifier
+}
+func TokenIPKey(ip string) string                { return "token:ip:" + AddrKey(ip) }
+func VerifyIPKey(ip string) string               { return "verify:ip:" + AddrKey(ip) }
+func UserInfoKey(userID string) string           { return "userinfo:user:" + userID }
+func CountryKey(conn, callingCode string) string { return "sms:country:" + conn + ":" + callingCode }

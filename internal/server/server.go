@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sesame-id/sesame/internal/login"
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/ratelimit"
@@ -34,9 +35,13 @@ type Server struct {
 	OAuth        *oauth.Server
 	// Sessions are the browsers' login sessions (the cookie and its row).
 	Sessions *oauth.Sessions
-	Keys     *token.Keys
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// LoginTx seals the hosted page's login transactions and LoginCSRF
+	// makes its forms' tokens; both keys are shared by every replica.
+	LoginTx   *login.TxSealer
+	LoginCSRF login.CSRF
+	Keys      *token.Keys
+	Logger    *slog.Logger
+	Now       func() time.Time
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// Limiter enforces the rate limits; nil turns them off.
@@ -105,6 +110,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v2/logout", s.handleLogout)
 	mux.HandleFunc("GET /oidc/logout", s.handleOIDCLogout)
 	mux.HandleFunc("POST /oidc/logout", s.handleOIDCLogout)
+	mux.HandleFunc("GET /authorize", s.handleAuthorize)
+	mux.HandleFunc("GET /login", s.handleLoginPage)
+	mux.HandleFunc("POST /login/connection", s.handleLoginConnection)
+	mux.HandleFunc("POST /login/identifier", s.handleLoginIdentifier)
+	mux.HandleFunc("POST /login/code", s.handleLoginCode)
+	mux.HandleFunc("POST /login/resend", s.handleLoginResend)
 	// /healthz: the process is alive (/health, its older name, stays).
 	// /readyz: it can serve, the database answering and migrated.
 	mux.HandleFunc("GET /healthz", handleAlive)

@@ -198,7 +198,8 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	takes := s.takes(startIP, store.Take{Key: ratelimit.RecipientKey(conn.Name, ratelimit.Mailbox(email)), Limit: s.limits().PerRecipient})
+	takes := s.takes(startIP, store.Take{Key: ratelimit.RecipientKey(conn.Name, ratelimit.Mailbox(email)), Limit: s.limits().PerRecipient},
+		store.Take{Key: ratelimit.RecipientDayKey(conn.Name, ratelimit.Mailbox(email)), Limit: s.limits().RecipientPerDay})
 	res, err := s.Passwordless.Start(r.Context(), passwordless.StartRequest{
 		Client:          client,
 		Connection:      conn,
@@ -251,6 +252,7 @@ func (s *Server) startSMS(w http.ResponseWriter, r *http.Request, client *tenant
 	lang := requestLanguage(r)
 	takes := s.takes(startIP,
 		store.Take{Key: ratelimit.RecipientKey(conn.Name, phone), Limit: s.limits().PerRecipient},
+		store.Take{Key: ratelimit.RecipientDayKey(conn.Name, phone), Limit: s.limits().RecipientPerDay},
 		store.Take{Key: ratelimit.CountryKey(conn.Name, strconv.Itoa(dest.CallingCode)), Limit: s.limits().SMSPerCountry})
 	res, err := s.Passwordless.Start(r.Context(), passwordless.StartRequest{
 		Client:          client,

@@ -77,6 +77,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case tenant.GrantRefreshToken:
+		if !s.allow(w, r, ratelimit.TokenIPKey(ip), s.limits().TokenPerIP, ip, client.ClientID, jsonLimited) {
+			return
+		}
 		if !client.AllowsGrant(grant) {
 			s.writeError(w, r, notAllowed)
 			return
@@ -89,6 +92,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			Tenant: t, Client: client, RefreshToken: p["refresh_token"], Scope: p["scope"],
 		})
 	case tenant.GrantAuthorizationCode:
+		if !s.allow(w, r, ratelimit.TokenIPKey(ip), s.limits().TokenPerIP, ip, client.ClientID, jsonLimited) {
+			return
+		}
 		if !client.AllowsGrant(grant) {
 			s.writeError(w, r, notAllowed)
 			return

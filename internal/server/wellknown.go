@@ -13,6 +13,7 @@ import (
 // what exists: endpoints appear here as the issues that build them land.
 type discovery struct {
 	Issuer                            string   `json:"issuer"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
 	UserinfoEndpoint                  string   `json:"userinfo_endpoint"`
 	JWKSURI                           string   `json:"jwks_uri"`
@@ -20,6 +21,7 @@ type discovery struct {
 	EndSessionEndpoint                string   `json:"end_session_endpoint"`
 	ScopesSupported                   []string `json:"scopes_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
+	ResponseModesSupported            []string `json:"response_modes_supported"`
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	SubjectTypesSupported             []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
@@ -33,14 +35,16 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, discovery{
 		Issuer:                            s.Issuer,
+		AuthorizationEndpoint:             s.Issuer + "authorize",
 		TokenEndpoint:                     s.Issuer + "oauth/token",
 		UserinfoEndpoint:                  s.Issuer + "userinfo",
 		JWKSURI:                           s.Issuer + ".well-known/jwks.json",
 		RevocationEndpoint:                s.Issuer + "oauth/revoke",
 		EndSessionEndpoint:                s.Issuer + "oidc/logout",
 		ScopesSupported:                   []string{"openid", "profile", "email", "phone", "offline_access"},
-		ResponseTypesSupported:            []string{}, // no /authorize yet
-		GrantTypesSupported:               []string{tenant.GrantPasswordlessOTP, tenant.GrantAuthorizationCode, tenant.GrantRefreshToken},
+		ResponseTypesSupported:            []string{"code", "token", "id_token", "id_token token", "code id_token", "code token", "code id_token token"},
+		ResponseModesSupported:            []string{"query", "fragment", "form_post"},
+		GrantTypesSupported:               []string{tenant.GrantPasswordlessOTP, tenant.GrantAuthorizationCode, tenant.GrantImplicit, tenant.GrantRefreshToken},
 		CodeChallengeMethods:              s.OAuth.PKCEMethods(),
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  token.Algorithms,

@@ -512,6 +512,9 @@ func validateConnection(o *obj, c *Connection) {
 		if e := c.Options.Email; e != nil && e.Syntax != "" && e.Syntax != "liquid" {
 			o.errorf("field \"options.email.syntax\": want liquid, got %q", e.Syntax)
 		}
+		if so := c.Options.Sesame; so != nil && so.LoginPageSend != "" && so.LoginPageSend != "code" && so.LoginPageSend != "link" {
+			o.errorf("field \"options.sesame.login_page_send\": want code or link, got %q", so.LoginPageSend)
+		}
 	case "sms":
 		if s := c.Options.Syntax; s != "" && !smsSyntaxes[s] {
 			o.errorf("field \"options.syntax\": want md_with_macros or liquid, got %q", s)

@@ -638,3 +638,18 @@ func TestValidColor(t *testing.T) {
 		}
 	}
 }
+
+func TestParseFile_LoginPageSend(t *testing.T) {
+	for value, ok := range map[string]bool{"code": true, "link": true, "sms": false, "Link": false} {
+		_, _, err := ParseFile("tenant.yaml", []byte(`
+connections:
+  - name: email
+    strategy: email
+    options:
+      sesame: {login_page_send: `+value+`}
+`), t.TempDir(), func(string) string { return "" })
+		if (err == nil) != ok {
+			t.Errorf("login_page_send %q: %v", value, err)
+		}
+	}
+}

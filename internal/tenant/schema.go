@@ -271,6 +271,7 @@ var emailOptionFields = fields{
 // options.sesame so they never collide with a field Auth0 adds later.
 var sesameOptionFields = fields{
 	"link_confirmation": boolean(used),
+	"login_page_send":   str(used),
 }
 
 // smsOptionFields is options of an sms (passwordless) connection.

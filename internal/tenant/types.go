@@ -178,6 +178,16 @@ type SesameOptions struct {
 	// country calling codes ("1", "+44"); empty allows all (with a warning
 	// at start: SMS pumping targets exactly such connections).
 	AllowedCountryCodes []string `json:"allowed_country_codes,omitempty"`
+	// LoginPageSend is what the hosted login page sends on an email
+	// connection: "code" (the default) or "link", a magic link that
+	// completes the login in whichever browser opens it.
+	LoginPageSend string `json:"login_page_send,omitempty"`
+}
+
+// LoginPageSendsLink reports whether the hosted page emails a magic link
+// rather than a code on this connection.
+func (o ConnectionOptions) LoginPageSendsLink() bool {
+	return o.Sesame != nil && o.Sesame.LoginPageSend == "link"
 }
 
 // AllowedCountryCodes is the sms connection's allow-list, or nil for all.
