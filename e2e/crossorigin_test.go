@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -529,4 +531,134 @@ func TestCrossOrigin_ConcurrentRedemptionsLogInOnce(t *testing.T) {
 	if len(codes) != 1 {
 		t.Errorf("%d of %d concurrent redemptions logged in, want 1", len(codes), n)
 	}
+}
+
+// coAuthenticateIn logs email in at /co/authenticate from coOrigin with the
+// browser c, which keeps the ticket's cookie as a browser does.
+func (e *env) coAuthenticateIn(c *http.Client, email string) coTicket {
+	e.t.Helper()
+	code := e.startCode(coClientID, email)
+	b, _ := json.Marshal(coBody(coClientID, email, code))
+	req, _ := http.NewRequest(http.MethodPost, e.URL+"co/authenticate", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", coOrigin)
+	res, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body map[string]string
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || res.StatusCode != http.StatusOK {
+		e.t.Fatalf("/co/authenticate: %d %v", res.StatusCode, err)
+	}
+	return coTicket{Ticket: body["login_ticket"], Verifier: body["co_verifier"], ID: body["co_id"]}
+}
+
+// authorizeTicketURL is the /authorize auth0.js goes to after
+// /co/authenticate (web_message aside), for clientID with a code and PKCE.
+func (e *env) authorizeTicketURL(clientID, redirectURI, ticket string) string {
+	q := url.Values{"client_id": {clientID}, "redirect_uri": {redirectURI}, "response_type": {"code"},
+		"scope": {"openid profile email"}, "state": {"st-1"}, "nonce": {"n-1"},
+		"code_challenge": {pkceChallenge}, "code_challenge_method": {"S256"}, "login_ticket": {ticket}}
+	return e.URL + "authorize?" + q.Encode()
+}
+
+func TestCrossOrigin_AuthorizeWithTheTicketAndItsCookieLogsInOnce(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c := e.browser()
+	tk := e.coAuthenticateIn(c, "ada@example.com")
+	res := browse(t, c, http.MethodGet, e.authorizeTicketURL(coClientID, coCallback, tk.Ticket), nil)
+	p := redirect(t, res, coCallback+"?", false)
+	if p.Get("code") == "" || p.Get("state") != "st-1" {
+		t.Fatalf("redirect %v", p)
+	}
+	sessionCookie(t, res)
+	var cleared bool
+	for _, line := range res.Header.Values("Set-Cookie") {
+		if ck, err := http.ParseSetCookie(line); err == nil && ck.Name == "sesame_co_"+tk.ID && ck.MaxAge < 0 {
+			cleared = true
+		}
+	}
+	if !cleared {
+		t.Errorf("the ticket's cookie is not cleared: %q", res.Header.Values("Set-Cookie"))
+	}
+	tok := e.postForm("/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {coClientID},
+		"code": {p.Get("code")}, "redirect_uri": {coCallback}, "code_verifier": {pkceVerifier}}, withOrigin(coOrigin))
+	if tok.Status != http.StatusOK || jwtClaims(t, tok.str("id_token"))["nonce"] != "n-1" {
+		t.Fatalf("token: %d %s", tok.Status, tok.Body)
+	}
+	wantCORS(t, tok, coOrigin, false)
+
+	// The same ticket again, with its cookie put back: spent.
+	again := e.browser()
+	u, _ := url.Parse(e.URL)
+	again.Jar.SetCookies(u, []*http.Cookie{{Name: "sesame_co_" + tk.ID, Value: tk.Verifier}})
+	res = browse(t, again, http.MethodGet, e.authorizeTicketURL(coClientID, coCallback, tk.Ticket), nil)
+	wantDenied(t, res, coCallback+"?", false, "st-1", oauth.ErrBadTicket.Description)
+}
+
+func TestCrossOrigin_AnotherBrowserGetsTheVerificationPageAndNoLogin(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tk := e.coAuthenticateIn(e.browser(), "ada@example.com")
+	// A browser without the cookie (another one, or third-party cookies
+	// blocked): nothing is redeemed, the page asks the application.
+	other := e.browser()
+	res := browse(t, other, http.MethodGet, e.authorizeTicketURL(coClientID, coCallback, tk.Ticket), nil)
+	if res.Status != http.StatusOK || res.Header.Get("Location") != "" {
+		t.Fatalf("got %d %q, want the verification page", res.Status, res.Header.Get("Location"))
+	}
+	if v := res.Header.Values("Set-Cookie"); len(v) != 0 {
+		t.Errorf("the page set %q", v)
+	}
+	csp := res.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "frame-src https://co.example.com;") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("CSP %q", csp)
+	}
+	body := string(res.Body)
+	for _, want := range []string{`data-location="https://co.example.com/co-verify.html"`, `data-id="` + tk.ID + `"`, `<iframe id="co-frame"`, "co_verifier_request"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	f := parseForm(t, res.Body)
+	if f.Method != "post" || f.Action != e.URL+"co/verify" || f.Fields.Get("login_ticket") != tk.Ticket ||
+		f.Fields.Get("state") != "st-1" || f.Fields.Get("code_challenge") != pkceChallenge || !f.Fields.Has("co_verifier") {
+		t.Fatalf("form %+v", f)
+	}
+	// Without the application's verifier (this browser has none), the
+	// form's post is refused, and spends the ticket.
+	res = submit(t, other, f)
+	wantDenied(t, res, coCallback+"?", false, "st-1", oauth.ErrBadTicket.Description)
+	f.Fields.Set("co_verifier", tk.Verifier)
+	wantDenied(t, submit(t, other, f), coCallback+"?", false, "st-1", oauth.ErrBadTicket.Description)
+}
+
+func TestCrossOrigin_TheVerificationPagesFormLogsInWithTheApplicationsVerifier(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tk := e.coAuthenticateIn(e.browser(), "ada@example.com")
+	c := e.browser() // third-party cookies blocked: the cookie never came
+	f := parseForm(t, browse(t, c, http.MethodGet, e.authorizeTicketURL(coClientID, coCallback, tk.Ticket), nil).Body)
+	// What the page's script does with the cross_origin_loc's answer.
+	f.Fields.Set("co_verifier", tk.Verifier)
+	res := submit(t, c, f)
+	if p := redirect(t, res, coCallback+"?", false); p.Get("code") == "" {
+		t.Fatalf("redirect %v", p)
+	}
+	sessionCookie(t, res)
+}
+
+func TestCrossOrigin_TicketOfAnotherClientIsRefusedAtAuthorize(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c := e.browser()
+	tk := e.coAuthenticateIn(c, "ada@example.com")
+	// Web B has no cross_origin_loc: with the cookie the ticket is spent
+	// and refused; without it, refused at once.
+	res := browse(t, c, http.MethodGet, e.authorizeTicketURL(webBClientID, "https://b.example.com/callback", tk.Ticket), nil)
+	wantDenied(t, res, "https://b.example.com/callback?", false, "st-1", oauth.ErrBadTicket.Description)
+	if _, err := e.App.Store.RedeemLoginTicket(t.Context(), sha(tk.Ticket), time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a ticket tried on another client: %v, want it spent", err)
+	}
+	tk2 := e.coAuthenticateIn(e.browser(), "ada@example.com")
+	res = browse(t, e.browser(), http.MethodGet, e.authorizeTicketURL(webBClientID, "https://b.example.com/callback", tk2.Ticket), nil)
+	wantDenied(t, res, "https://b.example.com/callback?", false, "st-1", oauth.ErrBadTicket.Description)
 }

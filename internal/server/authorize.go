@@ -64,6 +64,12 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.renderPageError(w, r, err)
 		return
 	}
+	// Cross-origin authentication (crossorigin.go): the login_ticket of
+	// POST /co/authenticate logs its user in, once, whatever the prompt.
+	if ticket := q.Get("login_ticket"); ticket != "" {
+		s.loginWithTicket(w, r, t, client, ar, ticket)
+		return
+	}
 	prompt := strings.Fields(q.Get("prompt"))
 	has := func(p string) bool {
 		for _, x := range prompt {

@@ -170,9 +170,7 @@ func (s *Server) loginWithTicket(w http.ResponseWriter, r *http.Request, t *tena
 		},
 		Action: s.Issuer + "co/verify", Location: client.CrossOriginLoc, ID: id, Fields: fields,
 	}
-	if err := login.Render(w, http.StatusOK, page); err != nil {
-		s.Logger.Error("render the cross-origin verification page", "err", err)
-	}
+	s.renderLogin(w, http.StatusOK, page)
 }
 
 // handleCrossOriginVerify is POST /co/verify, where the verification page
@@ -224,12 +222,7 @@ func (s *Server) finishTicketLogin(w http.ResponseWriter, r *http.Request, t *te
 		return
 	}
 	http.SetCookie(w, cookie)
-	res, err := s.OAuth.Authorize(r.Context(), t, client, ar, user, sess, true)
-	if err != nil {
-		s.sendTicketError(w, r, ar, err)
-		return
-	}
-	s.sendAuthResult(w, res)
+	s.finishAuthorize(w, r, t, client, ar, user, sess)
 }
 
 // sendTicketError sends a refused ticket (or request) to ar's redirect_uri

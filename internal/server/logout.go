@@ -142,9 +142,7 @@ func (s *Server) signedOut(w http.ResponseWriter, r *http.Request, client *tenan
 	if status != http.StatusOK {
 		v.Problem = login.ReturnNotAllowed
 	}
-	if err := login.Render(w, status, v); err != nil {
-		s.Logger.Error("render the signed-out page", "err", err)
-	}
+	s.renderLogin(w, status, v)
 }
 
 // idTokenHintAudience checks that hint is an ID token Sesame signed (with a
