@@ -49,6 +49,7 @@ const (
 	esAudience      = "https://es.example.com/"
 	hsAudience      = "https://hs.example.com/"
 	coClientID      = "coClientID0000000000000000000001"
+	browserClientID = "browserSPAClientID00000000000001"
 )
 
 // Credentials of the sms connections in the test tenant; the fake providers
@@ -62,8 +63,8 @@ const (
 	gatewaySecret  = "gateway-secret-that-is-at-least-256-bits-long"
 )
 
-// tenantYAML is the test tenant; %SMTP_HOST%, %SMTP_PORT%, %TIME_STEP% and
-// %GATEWAY_URL% are filled in per test.
+// tenantYAML is the test tenant; %SMTP_HOST%, %SMTP_PORT%, %TIME_STEP%,
+// %GATEWAY_URL% and %SPA_ORIGIN% are filled in per test.
 const tenantYAML = `
 clients:
   - name: Web App
@@ -101,6 +102,15 @@ clients:
     allowed_logout_urls: [https://co.example.com/bye, https://co.example.com/]
     cross_origin_authentication: true
     cross_origin_loc: https://co.example.com/co-verify.html
+  - name: Browser SPA
+    client_id: ` + browserClientID + `
+    app_type: spa
+    token_endpoint_auth_method: none
+    grant_types: [implicit, authorization_code]
+    callbacks: ["%SPA_ORIGIN%/callback"]
+    web_origins: ["%SPA_ORIGIN%"]
+    cross_origin_authentication: true
+    cross_origin_loc: "%SPA_ORIGIN%/co-verify"
   - name: No Grant
     client_id: ` + noGrantClientID + `
     app_type: native
@@ -134,7 +144,7 @@ clients:
 connections:
   - name: email
     strategy: email
-    enabled_clients: [Web App, Native App, SPA, No Grant, Web B, Backend, ES App, Cross Origin SPA]
+    enabled_clients: [Web App, Native App, SPA, No Grant, Web B, Backend, ES App, Cross Origin SPA, Browser SPA]
     options:
       totp: {length: 6, time_step: %TIME_STEP%}
       email:
@@ -305,6 +315,7 @@ type envOptions struct {
 	keyRotation    time.Duration    // --key-rotation-interval; default off
 	issuer         string           // --issuer, when it is not this server's URL (replicas share one)
 	tenantReload   time.Duration    // how often the stored tenant is reread; default the server's (5 s)
+	spaOrigin      string           // the Browser SPA client's origin (browsertest.ServeSPA); default nothing listens there
 }
 
 type syncBuffer struct {
@@ -345,11 +356,14 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.gatewayURL == "" {
 		o.gatewayURL = "http://127.0.0.1:1/sms"
 	}
+	if o.spaOrigin == "" {
+		o.spaOrigin = "http://127.0.0.1:1"
+	}
 	host, port, _ := net.SplitHostPort(o.smtpAddr)
 	dir := t.TempDir()
 	e.Tenant = filepath.Join(dir, "tenant.yaml")
 	yaml := strings.NewReplacer("%SMTP_HOST%", host, "%SMTP_PORT%", port, "%TIME_STEP%", strconv.Itoa(o.timeStep),
-		"%GATEWAY_URL%", o.gatewayURL).Replace(tenantYAML)
+		"%GATEWAY_URL%", o.gatewayURL, "%SPA_ORIGIN%", o.spaOrigin).Replace(tenantYAML)
 	if err := os.WriteFile(e.Tenant, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
