@@ -43,8 +43,8 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 
 // handleOIDCLogout is /oidc/logout (GET or a POSTed form):
 // id_token_hint (an ID token Sesame signed, expired or not), client_id,
-// post_logout_redirect_uri and state; logout_hint and ui_locales are read
-// as far as a page needs them.
+// post_logout_redirect_uri and state, and ui_locales for the page;
+// logout_hint is ignored.
 func (s *Server) handleOIDCLogout(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		secureHeaders(w)
