@@ -279,7 +279,9 @@ func TestCrossOrigin_APIAnswersAreForTheNamedClientsOrigins(t *testing.T) {
 	tok.Set("client_id", "unknown")
 	wantNoCORS(t, e.postForm("/oauth/token", tok, withOrigin(coOrigin)))
 
-	// /userinfo: the token's client decides.
+	// /userinfo: the token's client decides. (The four codes sent above
+	// are delivered first, so that the newest mail is bob's.)
+	e.SMTP.Wait(t, 4, 10*time.Second)
 	code := e.startCode(nativeClientID, "bob@example.com")
 	at := e.otp(nativeClientID, "bob@example.com", code, "openid email").str("access_token")
 	ui := e.get("/userinfo", withOrigin(coOrigin), func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+at) })
