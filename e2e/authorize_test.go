@@ -9,8 +9,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
+
+	"github.com/sesame-id/sesame/internal/ratelimit"
+	"github.com/sesame-id/sesame/internal/store"
 )
 
 // browser is an HTTP client with a cookie jar that does not follow
@@ -509,5 +513,58 @@ func TestAuthorize_HybridResponseTypes(t *testing.T) {
 	params["response_mode"] = "query"
 	if p := b.get(authorizeURL(params)); !strings.Contains(p.Location, "error=invalid_request") || strings.Contains(p.Location, "code=") {
 		t.Errorf("hybrid with response_mode=query: %q", p.Location)
+	}
+}
+
+// A guess on the page costs what a guess on /oauth/token costs: one bucket
+// of code checks per address for both.
+func TestLoginPage_GuessesShareTheAPIsBucket(t *testing.T) {
+	e := newEnv(t, envOptions{limits: realLimits(func(l *ratelimit.Settings) {
+		l.VerifyPerIP = store.Limit{Burst: 2, Per: time.Hour}
+	})})
+	b := e.pageBrowser()
+	_, challenge := pkce()
+	p := b.follow(b.get(authorizeURL(map[string]string{"client_id": nativeClientID, "redirect_uri": nativeCallback,
+		"code_challenge": challenge, "code_challenge_method": "S256", "connection": "email"})))
+	action, vals := form(t, p, "/login/identifier")
+	vals.Set("identifier", "bucket@example.com")
+	p = b.follow(b.post(action, vals))
+	code := codeFrom(t, e.SMTP.Wait(t, 1, 10e9)[0])
+	action, vals = form(t, p, "/login/code")
+	vals.Set("code", wrongCode(code))
+	if p := b.post(action, vals); p.Status != http.StatusForbidden {
+		t.Fatalf("a wrong code on the page: %d", p.Status)
+	}
+	if r := e.otp(nativeClientID, "bucket@example.com", wrongCode(code), "openid"); r.Status != http.StatusForbidden {
+		t.Fatalf("a wrong code at /oauth/token: %d %s", r.Status, r.Body)
+	}
+	vals.Set("code", code)
+	p = b.post(action, vals)
+	if p.Status != http.StatusTooManyRequests || p.Location != "" {
+		t.Fatalf("the third check from the address, on the page: %d %q", p.Status, p.Location)
+	}
+	if p.Header.Get("X-RateLimit-Limit") != "2" {
+		t.Errorf("the page's 429 carries X-RateLimit-Limit %q", p.Header.Get("X-RateLimit-Limit"))
+	}
+}
+
+// A code form posted again after the login finished does nothing: the
+// transaction is gone with the login.
+func TestLoginPage_ReplayAfterSuccess(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.pageBrowser()
+	_, challenge := pkce()
+	p := b.follow(b.get(authorizeURL(map[string]string{"client_id": nativeClientID, "redirect_uri": nativeCallback,
+		"code_challenge": challenge, "code_challenge_method": "S256", "connection": "email"})))
+	action, vals := form(t, p, "/login/identifier")
+	vals.Set("identifier", "replay@example.com")
+	p = b.follow(b.post(action, vals))
+	action, vals = form(t, p, "/login/code")
+	vals.Set("code", codeFrom(t, e.SMTP.Wait(t, 1, 10e9)[0]))
+	if p := b.post(action, vals); p.Status != http.StatusFound || !strings.Contains(p.Location, "code=") {
+		t.Fatalf("login: %d %q", p.Status, p.Location)
+	}
+	if p := b.post(action, vals); p.Status == http.StatusFound {
+		t.Errorf("the same form again redirected to %q", p.Location)
 	}
 }
