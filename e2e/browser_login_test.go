@@ -124,6 +124,24 @@ func TestBrowser_HostedPageEmailCodeAndSSO(t *testing.T) {
 	if r := <-callback; r.Form.Get("state") != "st-sso" || r.Form.Get("code") == "" {
 		t.Fatalf("SSO callback %s", r.URL)
 	}
+
+	// Logout ends the session: the next /authorize shows the page again.
+	bye := make(callbackRecorder, 1)
+	if err := browsertest.Intercept(ctx, bye, "https://app.example.com/bye*"); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(e.URL+"v2/logout?"+url.Values{"client_id": {webClientID}, "returnTo": {"https://app.example.com/bye"}}.Encode()),
+		chromedp.WaitVisible(chromedp.ID("landed")),
+	); err != nil {
+		t.Fatalf("logout: %v", err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(e.URL+"authorize?"+webAuthorize("email", "st-after", challenge).Encode()),
+		chromedp.WaitVisible(chromedp.ID("identifier")),
+	); err != nil {
+		t.Fatalf("after logout, /authorize does not show the page: %v", err)
+	}
 }
 
 // The page by SMS.

@@ -74,6 +74,7 @@ clients:
     token_endpoint_auth_method: client_secret_post
     grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, refresh_token, authorization_code, implicit]
     callbacks: [https://app.example.com/callback, https://app.example.com/second-callback]
+    allowed_logout_urls: [https://app.example.com/bye]
   - name: Native App
     client_id: ` + nativeClientID + `
     app_type: native

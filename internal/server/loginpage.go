@@ -417,6 +417,14 @@ func (s *Server) handleLoginCode(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, st, status, p, 0, "")
 		return
 	}
+	// A new login replaces the browser's session, if it had one: its row
+	// goes, not only its cookie.
+	if old, err := r.Cookie(oauth.SessionCookie); err == nil {
+		if _, err := s.Sessions.End(r.Context(), old.Value); err != nil {
+			s.renderPageError(w, r, err)
+			return
+		}
+	}
 	sess, cookie, err := s.Sessions.Create(r.Context(), oauth.Login{User: user, ClientID: client.ClientID, IP: ip, UserAgent: r.UserAgent()})
 	if err != nil {
 		s.renderPageError(w, r, err)
