@@ -606,3 +606,17 @@ func TestRefresh_RotationsAndRevocationsOfOneFamilyNeverDeadlock(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		st, err := postgres.Open(b.Context(), pgtest.URL(b), postgres.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		if err := st.Migrate(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		return st
+	})
+}

@@ -185,3 +185,17 @@ func TestMigrate_KeyRotationKeepsTheActiveKey(t *testing.T) {
 		t.Errorf("EnsureSigningKey after the migration = %s, %v; want the active key", got.KID, err)
 	}
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		st, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "sesame.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		if err := st.Migrate(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		return st
+	})
+}
