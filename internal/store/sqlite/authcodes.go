@@ -27,7 +27,7 @@ func scanAuthCode(row interface{ Scan(...any) error }) (store.AuthCode, error) {
 // with store.ErrAlreadyExists. A code with a zero ExpiresAt is stored but can
 // never be redeemed.
 func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO auth_codes (`+authCodeColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Audience, c.Nonce,
@@ -64,7 +64,7 @@ func (s *Store) RedeemAuthCode(ctx context.Context, hash []byte, now time.Time) 
 		c       store.AuthCode
 		outcome error
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		var err error
 		c, err = scanAuthCode(tx.QueryRowContext(ctx, `SELECT `+authCodeColumns+`
 			FROM auth_codes WHERE hash = ?`, hash))

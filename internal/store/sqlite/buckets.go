@@ -17,7 +17,7 @@ func (s *Store) TakeTokens(ctx context.Context, takes []store.Take, now time.Tim
 		bs      []store.Bucket
 		limited bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		var err error
 		bs, limited, err = takeTokensTx(ctx, tx, takes, now)
 		return err
@@ -33,7 +33,7 @@ func (s *Store) TakeTokens(ctx context.Context, takes []store.Take, now time.Tim
 
 // takeTokensTx is TakeTokens inside tx: it reads the buckets' levels, lets
 // store.Takes decide, and writes back what it says.
-func takeTokensTx(ctx context.Context, tx *sql.Tx, takes []store.Take, now time.Time) (bs []store.Bucket, limited bool, err error) {
+func takeTokensTx(ctx context.Context, tx *stmtTx, takes []store.Take, now time.Time) (bs []store.Bucket, limited bool, err error) {
 	levels := make([]store.BucketLevel, len(takes))
 	for i, t := range takes {
 		var (

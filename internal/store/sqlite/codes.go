@@ -19,7 +19,7 @@ func (s *Store) CreateCode(ctx context.Context, code store.Code, msg *store.Outb
 		bs      []store.Bucket
 		limited bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		if len(takes) > 0 {
 			var err error
 			if bs, limited, err = takeTokensTx(ctx, tx, takes, code.CreatedAt); err != nil || limited {
@@ -60,7 +60,7 @@ func (s *Store) CreateCode(ctx context.Context, code store.Code, msg *store.Outb
 // database failure.
 // A match that accept (when not nil) refuses is returned as accept's error,
 // consumed and counted nothing.
-func checkCodeTx(ctx context.Context, tx *sql.Tx, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, accept func(store.Code) error) (result store.Code, outcome, err error) {
+func checkCodeTx(ctx context.Context, tx *stmtTx, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, accept func(store.Code) error) (result store.Code, outcome, err error) {
 	// The live code (at most one: the codes_live index), and whether the
 	// value is one of the identifier's used or replaced codes (codes_hmac):
 	// two index lookups, however many codes the identifier was sent.

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/sesame-id/sesame/internal/store"
@@ -13,7 +12,7 @@ const eventColumns = `id, type, description, client_id, connection, identifier, 
 // AddEvent appends a tenant log event. A duplicate ID fails with
 // store.ErrAlreadyExists.
 func (s *Store) AddEvent(ctx context.Context, e store.Event) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO events (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.Type, e.Description, e.ClientID, e.Connection, e.Identifier, e.IP, e.UserID, ms(e.CreatedAt))
 		return duplicate(err, "event %q", e.ID)

@@ -25,14 +25,14 @@ func scanSigningKey(row interface{ Scan(...any) error }) (store.SigningKey, erro
 
 // currentSigningKey reads the current key of alg inside tx; sql.ErrNoRows
 // when the algorithm has none.
-func currentSigningKey(ctx context.Context, tx *sql.Tx, alg string) (store.SigningKey, error) {
+func currentSigningKey(ctx context.Context, tx *stmtTx, alg string) (store.SigningKey, error) {
 	return scanSigningKey(tx.QueryRowContext(ctx, `SELECT `+signingKeyColumns+`
 		FROM signing_keys WHERE algorithm = ? AND rotated_at = 0`, alg))
 }
 
 // insertCurrentKey stores k as the current key of its algorithm and returns
 // it as it was stored (a current key has no rotation times).
-func insertCurrentKey(ctx context.Context, tx *sql.Tx, k store.SigningKey) (store.SigningKey, error) {
+func insertCurrentKey(ctx context.Context, tx *stmtTx, k store.SigningKey) (store.SigningKey, error) {
 	if k.KID == "" || k.Algorithm == "" || len(k.PrivatePEM) == 0 {
 		return store.SigningKey{}, errors.New("signing key without kid, algorithm or key")
 	}
@@ -51,7 +51,7 @@ func insertCurrentKey(ctx context.Context, tx *sql.Tx, k store.SigningKey) (stor
 // immediate transaction makes concurrent callers (on any process) agree.
 func (s *Store) EnsureSigningKey(ctx context.Context, candidate store.SigningKey) (store.SigningKey, error) {
 	var k store.SigningKey
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		var err error
 		k, err = currentSigningKey(ctx, tx, candidate.Algorithm)
 		if !errors.Is(err, sql.ErrNoRows) {
@@ -71,7 +71,7 @@ func (s *Store) EnsureSigningKey(ctx context.Context, candidate store.SigningKey
 // current key (store.ErrKeyChanged otherwise, and nothing changes).
 func (s *Store) RotateSigningKey(ctx context.Context, next store.SigningKey, replaces string, publishUntil time.Time) (store.SigningKey, error) {
 	var old store.SigningKey
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		cur, err := currentSigningKey(ctx, tx, next.Algorithm)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -105,7 +105,7 @@ func (s *Store) RotateSigningKey(ctx context.Context, next store.SigningKey, rep
 // still published at now, newest first.
 func (s *Store) SigningKeys(ctx context.Context, now time.Time) ([]store.SigningKey, error) {
 	var keys []store.SigningKey
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *stmtTx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+signingKeyColumns+` FROM signing_keys
 			WHERE rotated_at = 0 OR published_until > ?
 			ORDER BY created_at DESC, rotated_at = 0 DESC, kid`, ms(now))

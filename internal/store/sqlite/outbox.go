@@ -13,7 +13,7 @@ import (
 
 // insertOutbox queues msg. An empty Status means pending; a zero NextAttempt
 // means due at once; a zero NotAfter means it never expires.
-func insertOutbox(ctx context.Context, tx *sql.Tx, msg *store.OutboxMessage) error {
+func insertOutbox(ctx context.Context, tx *stmtTx, msg *store.OutboxMessage) error {
 	status := msg.Status
 	if status == "" {
 		status = store.OutboxPending
@@ -46,7 +46,7 @@ func scanOutbox(row interface{ Scan(...any) error }) (store.OutboxMessage, error
 func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.OutboxMessage, error) {
 	n := ms(now)
 	var msgs []store.OutboxMessage
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'expired', payload = NULL
 			WHERE status = 'pending' AND not_after <> 0 AND not_after <= ?`, n); err != nil {
 			return err
@@ -87,7 +87,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 
 // CompleteOutbox marks the message sent at now and drops its payload.
 func (s *Store) CompleteOutbox(ctx context.Context, id string, now time.Time) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', payload = NULL, sent_at = ?
 			WHERE id = ?`, ms(now), id)
 		return notFoundIfNone(res, err)
@@ -101,7 +101,7 @@ func (s *Store) CompleteOutbox(ctx context.Context, id string, now time.Time) er
 // RetryOutbox counts a failed attempt and schedules the next one at next, or
 // with giveUp marks the message failed and drops its payload.
 func (s *Store) RetryOutbox(ctx context.Context, id string, lastErr string, next time.Time, giveUp bool) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		var res sql.Result
 		var err error
 		if giveUp {

@@ -13,7 +13,7 @@ import (
 // recordFailureTx counts one wrong guess: a row in failures (for the rolling
 // windows) and one more consecutive failure of the (connection, identifier,
 // ip) pair; it returns what g's rules need to know.
-func recordFailureTx(ctx context.Context, tx *sql.Tx, connection, identifier string, now time.Time, g store.Guard) (store.Failures, error) {
+func recordFailureTx(ctx context.Context, tx *stmtTx, connection, identifier string, now time.Time, g store.Guard) (store.Failures, error) {
 	var f store.Failures
 	at := now.UnixMilli()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO failures (connection, identifier, ip, at)
@@ -43,7 +43,7 @@ func recordFailureTx(ctx context.Context, tx *sql.Tx, connection, identifier str
 }
 
 // resetFailuresTx clears the consecutive failures of one pair.
-func resetFailuresTx(ctx context.Context, tx *sql.Tx, connection, identifier, ip string) error {
+func resetFailuresTx(ctx context.Context, tx *stmtTx, connection, identifier, ip string) error {
 	_, err := tx.ExecContext(ctx, `DELETE FROM pair_failures
 		WHERE connection = ? AND identifier = ? AND ip = ?`, connection, identifier, ip)
 	return err
@@ -51,7 +51,7 @@ func resetFailuresTx(ctx context.Context, tx *sql.Tx, connection, identifier, ip
 
 const blockColumns = `id, connection, identifier, ip, reason, created_at, expires_at`
 
-func createBlockTx(ctx context.Context, tx *sql.Tx, b store.Block) error {
+func createBlockTx(ctx context.Context, tx *stmtTx, b store.Block) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO blocks (`+blockColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		b.ID, b.Connection, b.Identifier, b.IP, b.Reason, ms(b.CreatedAt), ms(b.ExpiresAt))
 	return duplicate(err, "block %q", b.ID)
@@ -94,7 +94,7 @@ func (s *Store) GuessCode(ctx context.Context, connection, identifier string, co
 		res     store.Guessed
 		outcome error
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		res, outcome = store.Guessed{}, nil
 		if len(g.Takes) > 0 {
 			bs, limited, err := takeTokensTx(ctx, tx, g.Takes, now)
@@ -159,7 +159,7 @@ func (s *Store) GuessCode(ctx context.Context, connection, identifier string, co
 
 // nthFailure is when the n-th newest failure matching where, after since,
 // happened; zero when there are fewer than n.
-func nthFailure(ctx context.Context, tx *sql.Tx, where string, n int, since time.Time, args ...any) (time.Time, error) {
+func nthFailure(ctx context.Context, tx *stmtTx, where string, n int, since time.Time, args ...any) (time.Time, error) {
 	var at int64
 	args = append(args, since.UnixMilli(), n-1)
 	err := tx.QueryRowContext(ctx, `SELECT at FROM failures WHERE `+where+` AND at > ?
@@ -203,7 +203,7 @@ func (s *Store) Blocks(ctx context.Context, now time.Time) ([]store.Block, error
 // on identifier alone.
 func (s *Store) ClearBlocks(ctx context.Context, identifier string) (int, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM blocks WHERE identifier = ? OR (identifier = '' AND ip = ?)`, identifier, identifier)
 		if err != nil {
 			return err

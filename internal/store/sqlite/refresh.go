@@ -23,7 +23,7 @@ func scanRefresh(row interface{ Scan(...any) error }) (store.RefreshToken, error
 	return t, err
 }
 
-func insertRefresh(ctx context.Context, tx *sql.Tx, t *store.RefreshToken) error {
+func insertRefresh(ctx context.Context, tx *stmtTx, t *store.RefreshToken) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.Hash, t.FamilyID, t.ClientID, t.UserID, t.Scope, t.Audience,
@@ -38,7 +38,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	if t.FamilyID == "" {
 		t.FamilyID = t.ID
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error { return insertRefresh(ctx, tx, &t) })
+	err := s.write(ctx, func(tx *stmtTx) error { return insertRefresh(ctx, tx, &t) })
 	if err != nil {
 		return fmt.Errorf("sqlite: create refresh token: %w", err)
 	}
@@ -68,7 +68,7 @@ func (s *Store) UseRefreshToken(ctx context.Context, hash []byte, now time.Time,
 		tok     store.RefreshToken
 		outcome error
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		var err error
 		tok, err = scanRefresh(tx.QueryRowContext(ctx, `SELECT `+refreshColumns+`
 			FROM refresh_tokens WHERE hash = ?`, hash))
@@ -131,7 +131,7 @@ func (s *Store) RefreshToken(ctx context.Context, hash []byte) (store.RefreshTok
 	return t, nil
 }
 
-func revokeFamily(ctx context.Context, tx *sql.Tx, family string, now time.Time) error {
+func revokeFamily(ctx context.Context, tx *stmtTx, family string, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ?
 		WHERE family_id = ? AND revoked_at = 0`, ms(now), family)
 	return err
@@ -141,7 +141,7 @@ func revokeFamily(ctx context.Context, tx *sql.Tx, family string, now time.Time)
 // belongs to clientID; an unknown token or another client's gives
 // store.ErrNotFound. Revoking a revoked family again is not an error.
 func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, clientID string, now time.Time) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		var family, owner string
 		err := tx.QueryRowContext(ctx, `SELECT family_id, client_id FROM refresh_tokens WHERE hash = ?`, hash).
 			Scan(&family, &owner)
@@ -167,7 +167,7 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now ti
 		// 0 is how "not revoked" is stored: revoking at it would revoke nothing.
 		return errors.New("sqlite: revoke refresh family: no time given")
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error { return revokeFamily(ctx, tx, familyID, now) })
+	err := s.write(ctx, func(tx *stmtTx) error { return revokeFamily(ctx, tx, familyID, now) })
 	if err != nil {
 		return fmt.Errorf("sqlite: revoke refresh family: %w", err)
 	}

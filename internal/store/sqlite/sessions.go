@@ -16,7 +16,7 @@ const sessionColumns = `id, hash, user_id, client_id, auth_time, created_at, exp
 // store.ErrAlreadyExists. A session with a zero ExpiresAt is stored but is
 // never found.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sess.ID, sess.Hash, sess.UserID, sess.ClientID,
@@ -52,7 +52,7 @@ func (s *Store) Session(ctx context.Context, hash []byte, now time.Time) (store.
 
 // DeleteSession deletes the session with hash; an unknown one is no error.
 func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash)
 		return err
 	})

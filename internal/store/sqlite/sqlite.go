@@ -42,6 +42,8 @@ var migrations embed.FS
 type Store struct {
 	w *sql.DB // one connection, BEGIN IMMEDIATE
 	r *sql.DB // query-only readers
+	// ws and rs keep the statements prepared on w and r.
+	ws, rs *stmtCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -96,7 +98,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &Store{w: w, r: r}, nil
+	return &Store{w: w, r: r, ws: newStmtCache(w), rs: newStmtCache(r)}, nil
 }
 
 // pingRetryingBusy connects db, retrying for up to busyTimeout while the
@@ -127,6 +129,8 @@ func cloneValues(v url.Values) url.Values {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.rs.close()
+	s.ws.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -159,7 +163,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("sqlite: migrate: %w", err)
 		}
-		err = s.write(ctx, func(tx *sql.Tx) error {
+		err = s.write(ctx, func(tx *stmtTx) error {
 			if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 				version    INTEGER PRIMARY KEY,
 				applied_at INTEGER NOT NULL
@@ -216,7 +220,7 @@ func (s *Store) Ready(ctx context.Context) error {
 		migrated bool
 		applied  sql.NullInt64
 	)
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	err = s.read(ctx, func(tx *stmtTx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations')`).Scan(&migrated); err != nil || !migrated {
 			return err
 		}
@@ -254,7 +258,7 @@ func unavailable(err error) error {
 // requests' writes queue for it) and for SQLite's lock together; past that
 // it fails with store.ErrUnavailable, so that requests piling up behind a
 // database locked from outside each get their answer in time.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+func (s *Store) write(ctx context.Context, fn func(tx *stmtTx) error) (err error) {
 	wctx, cancel := context.WithTimeout(ctx, busyTimeout)
 	defer cancel()
 	defer func() {
@@ -269,21 +273,27 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error
 	// Deferred so that a panic in fn (UpdateTenant runs the caller's code)
 	// cannot leave the only writer connection inside a transaction.
 	defer tx.Rollback()
-	if err := fn(tx); err != nil {
+	if err := fn(&stmtTx{Tx: tx, cache: s.ws}); err != nil {
 		return unavailable(err)
 	}
-	return unavailable(tx.Commit())
+	err = tx.Commit()
+	s.ws.prepare(ctx)
+	return unavailable(err)
 }
 
 // read runs fn in one read transaction, so that several queries see one
 // snapshot of the database.
-func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) read(ctx context.Context, fn func(tx *stmtTx) error) error {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return unavailable(err)
 	}
-	defer tx.Rollback()
-	return unavailable(fn(tx))
+	err = func() error {
+		defer tx.Rollback()
+		return fn(&stmtTx{Tx: tx, cache: s.rs})
+	}()
+	s.rs.prepare(ctx)
+	return unavailable(err)
 }
 
 // PurgeExpired deletes what is past any use at now:
@@ -336,7 +346,7 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 	} {
 		for {
 			var deleted int64
-			err := s.write(ctx, func(tx *sql.Tx) error {
+			err := s.write(ctx, func(tx *stmtTx) error {
 				res, err := tx.ExecContext(ctx, `DELETE FROM `+q.table+` WHERE rowid IN
 					(SELECT rowid FROM `+q.table+` WHERE `+q.where+` LIMIT `+strconv.Itoa(purgeBatch)+`)`, q.args...)
 				if err != nil {

@@ -199,3 +199,30 @@ func BenchmarkStore(b *testing.B) {
 		return st
 	})
 }
+
+// The statements a store runs are prepared once and kept: the second time
+// a statement runs, it runs prepared; a multi-statement script never is.
+func TestStatementsArePreparedOnceAndKept(t *testing.T) {
+	st := openFile(t, filepath.Join(t.TempDir(), "sesame.db"))
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before := sqlite.PreparedStatements(st)
+	for range 3 {
+		if _, err := st.EnsureSecret(t.Context(), "x", []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := sqlite.PreparedStatements(st)
+	if after <= before {
+		t.Fatalf("prepared statements: %d before, %d after three writes", before, after)
+	}
+	for range 3 {
+		if _, err := st.EnsureSecret(t.Context(), "x", []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if again := sqlite.PreparedStatements(st); again != after {
+		t.Errorf("running the same statements again prepared more: %d, then %d", after, again)
+	}
+}

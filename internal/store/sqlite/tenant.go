@@ -20,7 +20,7 @@ const emailProviderSetting = "email_provider"
 // client grant id or client/audience pair) fails with store.ErrAlreadyExists
 // and nothing is written.
 func (s *Store) UpdateTenant(ctx context.Context, fn func(*store.TenantState) error) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		st, err := loadTenant(ctx, tx)
 		if err != nil {
 			return err
@@ -39,7 +39,7 @@ func (s *Store) UpdateTenant(ctx context.Context, fn func(*store.TenantState) er
 // Tenant returns the stored tenant configuration.
 func (s *Store) Tenant(ctx context.Context) (store.TenantState, error) {
 	var st store.TenantState
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *stmtTx) error {
 		var err error
 		st, err = loadTenant(ctx, tx)
 		return err
@@ -50,7 +50,7 @@ func (s *Store) Tenant(ctx context.Context) (store.TenantState, error) {
 	return st, nil
 }
 
-func loadTenant(ctx context.Context, tx *sql.Tx) (store.TenantState, error) {
+func loadTenant(ctx context.Context, tx *stmtTx) (store.TenantState, error) {
 	var st store.TenantState
 
 	rows, err := tx.QueryContext(ctx, `SELECT client_id, name, secret_hash, data, created_at, updated_at
@@ -148,7 +148,7 @@ func closeRows(rows *sql.Rows) error {
 // saveTenant replaces the stored tenant with st. The configuration is small
 // and changes rarely, so rewriting it whole is simpler than diffing and
 // keeps Tenant's order equal to the order of st.
-func saveTenant(ctx context.Context, tx *sql.Tx, st *store.TenantState) error {
+func saveTenant(ctx context.Context, tx *stmtTx, st *store.TenantState) error {
 	for _, table := range []string{"clients", "connections", "resource_servers", "client_grants"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
 			return err
@@ -214,7 +214,7 @@ func (s *Store) EnsureSecret(ctx context.Context, name string, candidate []byte)
 		return nil, fmt.Errorf("sqlite: ensure secret %q: empty candidate", name)
 	}
 	var value []byte
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO secrets (name, value) VALUES (?, ?)
 			ON CONFLICT (name) DO NOTHING`, name, candidate); err != nil {
 			return err

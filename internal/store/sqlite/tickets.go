@@ -15,7 +15,7 @@ const ticketColumns = `id, hash, verifier_hash, client_id, user_id, created_at, 
 // CreateLoginTicket stores a login ticket. A duplicate ID or hash fails with
 // store.ErrAlreadyExists.
 func (s *Store) CreateLoginTicket(ctx context.Context, t store.LoginTicket) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO login_tickets (`+ticketColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, t.Hash, t.VerifierHash, t.ClientID, t.UserID, ms(t.CreatedAt), ms(t.ExpiresAt))
@@ -36,7 +36,7 @@ func (s *Store) RedeemLoginTicket(ctx context.Context, hash []byte, now time.Tim
 		t                store.LoginTicket
 		created, expires int64
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		return tx.QueryRowContext(ctx, `DELETE FROM login_tickets WHERE hash = ? RETURNING `+ticketColumns, hash).
 			Scan(&t.ID, &t.Hash, &t.VerifierHash, &t.ClientID, &t.UserID, &created, &expires)
 	})

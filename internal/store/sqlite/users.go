@@ -40,7 +40,7 @@ func (s *Store) LoginUser(ctx context.Context, u store.User, allowSignup bool) (
 		out     store.User
 		created bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *stmtTx) error {
 		var err error
 		out, err = scanUser(tx.QueryRowContext(ctx, `UPDATE users SET
 				last_login = ?, last_ip = ?, logins_count = logins_count + 1, updated_at = ?,

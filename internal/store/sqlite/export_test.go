@@ -1,0 +1,12 @@
+package sqlite
+
+// PreparedStatements is how many statements s keeps prepared, for tests.
+func PreparedStatements(s *Store) int {
+	n := 0
+	for _, c := range []*stmtCache{s.ws, s.rs} {
+		c.mu.Lock()
+		n += len(c.m)
+		c.mu.Unlock()
+	}
+	return n
+}
