@@ -42,7 +42,11 @@ type FlowResult struct {
 	ServerCPUPerOpMS float64 `json:"server_cpu_per_op_ms,omitempty"`
 	ServerCPUCores   float64 `json:"server_cpu_cores,omitempty"` // CPU seconds per second of the run
 	PeakRSSMB        float64 `json:"server_peak_rss_mb,omitempty"`
-	Bound            *Bound  `json:"bound,omitempty"`
+	// DriverCPUCores is the bench's own CPU use (the virtual users, the
+	// sink, the fake Twilio): on a small machine it competes with the
+	// server.
+	DriverCPUCores float64 `json:"driver_cpu_cores"`
+	Bound          *Bound  `json:"bound,omitempty"`
 }
 
 // measure runs f against t under l and summarizes it. ps, when not nil, is
@@ -142,6 +146,8 @@ func measure(ctx context.Context, t *target, f *flow, l load, ps *procStats, pro
 	if err := sleep(ctx, l.Warmup); err != nil {
 		return nil, err
 	}
+	self := procStats{pid: os.Getpid()}
+	self0, _ := self.CPU()
 	var cpu0 time.Duration
 	if ps != nil {
 		_ = ps.ResetPeak() // without it the peak is the process's since its start
@@ -153,6 +159,7 @@ func measure(ctx context.Context, t *target, f *flow, l load, ps *procStats, pro
 		return nil, err
 	}
 	elapsed := time.Since(t0)
+	self1, _ := self.CPU()
 	if l.Rate > 0 {
 		// Arrivals of the window that are still running finish (up to 10 s
 		// more) so that slow ones are counted, not cut off.
@@ -190,7 +197,7 @@ func measure(ctx context.Context, t *target, f *flow, l load, ps *procStats, pro
 
 	res := &FlowResult{Flow: f.Name, DurationS: elapsed.Seconds(), Iterations: len(rec.flows),
 		Throughput: float64(len(rec.flows)) / elapsed.Seconds(), Latency: summarize(rec.flows),
-		Dropped: rec.dropped}
+		Dropped: rec.dropped, DriverCPUCores: (self1 - self0).Seconds() / elapsed.Seconds()}
 	if l.Rate > 0 {
 		res.Mode, res.OfferedRate = "open", l.Rate
 	} else {

@@ -424,7 +424,8 @@ func report(w io.Writer, r *FlowResult) {
 	line("whole iteration", r.Latency)
 	_ = tw.Flush()
 	if r.ServerCPUPerOpMS > 0 {
-		fmt.Fprintf(w, "  server: %.3f ms CPU per iteration (%.2f cores busy), peak RSS %.1f MB\n", r.ServerCPUPerOpMS, r.ServerCPUCores, r.PeakRSSMB)
+		fmt.Fprintf(w, "  server: %.3f ms CPU per iteration (%.2f cores busy), peak RSS %.1f MB; the bench itself: %.2f cores busy\n",
+			r.ServerCPUPerOpMS, r.ServerCPUCores, r.PeakRSSMB, r.DriverCPUCores)
 	}
 	if b := r.Bound; b != nil {
 		fmt.Fprintf(w, "  flow %s: %.1f/s = %.2f × bound %.1f/s (%s)\n", r.Flow, r.Throughput, b.Fraction, b.Bound, b.LimitedBy)
@@ -436,7 +437,7 @@ func report(w io.Writer, r *FlowResult) {
 func summary(w io.Writer, res *Result) {
 	fmt.Fprintln(w, "\nsummary")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  flow\tmode\tthroughput/s\tp50 ms\tp99 ms\terrors\tCPU ms/op\tpeak RSS MB\tbound/s (by)\tfraction")
+	fmt.Fprintln(tw, "  flow\tmode\tthroughput/s\tp50 ms\tp99 ms\terrors\tserver CPU ms/op\tserver cores\tbench cores\tpeak RSS MB\tinbox p50/p99 ms\tbound/s (by)\tfraction")
 	for _, r := range append(append([]*FlowResult(nil), res.Flows...), res.Sweeps...) {
 		mode := fmt.Sprintf("%d users", r.Users)
 		if r.Mode == "open" {
@@ -447,8 +448,12 @@ func summary(w io.Writer, res *Result) {
 			bound = fmt.Sprintf("%.0f (%s)", r.Bound.Bound, r.Bound.LimitedBy)
 			frac = fmt.Sprintf("%.2f", r.Bound.Fraction)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%.1f\t%.2f\t%.2f\t%d\t%.3f\t%.1f\t%s\t%s\n", r.Flow, mode, r.Throughput,
-			r.Latency.P50, r.Latency.P99, r.errorTotal(), r.ServerCPUPerOpMS, r.PeakRSSMB, bound, frac)
+		inbox := "-"
+		if r.ToInbox != nil {
+			inbox = fmt.Sprintf("%.1f/%.1f", r.ToInbox.P50, r.ToInbox.P99)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%.1f\t%.2f\t%.2f\t%d\t%.3f\t%.2f\t%.2f\t%.1f\t%s\t%s\t%s\n", r.Flow, mode, r.Throughput,
+			r.Latency.P50, r.Latency.P99, r.errorTotal(), r.ServerCPUPerOpMS, r.ServerCPUCores, r.DriverCPUCores, r.PeakRSSMB, inbox, bound, frac)
 	}
 	_ = tw.Flush()
 }
