@@ -428,7 +428,17 @@ func report(w io.Writer, r *FlowResult) {
 			r.ServerCPUPerOpMS, r.ServerCPUCores, r.PeakRSSMB, r.DriverCPUCores)
 	}
 	if b := r.Bound; b != nil {
-		fmt.Fprintf(w, "  flow %s: %.1f/s = %.2f × bound %.1f/s (%s)\n", r.Flow, r.Throughput, b.Fraction, b.Bound, b.LimitedBy)
+		fmt.Fprintf(w, "  flow %s: %.1f/s = %.2f × bound %.1f/s (%s)", r.Flow, r.Throughput, b.Fraction, b.Bound, b.LimitedBy)
+		var each []string
+		for _, c := range []struct {
+			name  string
+			bound float64
+		}{{"http (reference endpoint)", b.HTTP}, {"signing", b.Signing}, {"sqlite commits", b.Commits}} {
+			if c.bound > 0 {
+				each = append(each, fmt.Sprintf("%.2f × %s %.0f/s", r.Throughput/c.bound, c.name, c.bound))
+			}
+		}
+		fmt.Fprintf(w, "; %s\n", strings.Join(each, ", "))
 	}
 }
 
