@@ -42,6 +42,10 @@ type Floors struct {
 	// driver: a server that decodes the start body and commits one SQLite
 	// row, and nothing else.
 	Reference *FlowResult `json:"reference,omitempty"`
+	// SQLiteServer: the server runs on SQLite, so the commit floor bounds
+	// its flows (on PostgreSQL, or a server of unknown database, it does
+	// not).
+	SQLiteServer bool `json:"sqlite_server"`
 }
 
 // Bound is the throughput a flow could reach if the floors were the only
@@ -67,7 +71,7 @@ func (fl *Floors) bound(f *flow, throughput float64) *Bound {
 		}
 		b.Signing = float64(fl.Cores) * per / float64(f.Signatures)
 	}
-	if f.Commits > 0 && fl.SQLiteCommits > 0 {
+	if f.Commits > 0 && fl.SQLiteCommits > 0 && fl.SQLiteServer {
 		b.Commits = fl.SQLiteCommits / float64(f.Commits)
 	}
 	for _, c := range []struct {

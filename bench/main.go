@@ -227,6 +227,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func bench(ctx context.Context, c config, stdout, stderr io.Writer) error {
 	if c.printTenant {
 		host, port, _ := strings.Cut(c.smtpListen, ":")
+		fmt.Fprintf(stdout, "# The bench tenant. Serve it with the bench's limits, e.g.\n#   sesame serve --tenant THIS_FILE --twilio-api-url http://%s %s\n",
+			c.twilioListen, strings.Join(loadLimits, " "))
 		fmt.Fprint(stdout, strings.NewReplacer("%SMTP_HOST%", host, "%SMTP_PORT%", port).Replace(tenantYAML))
 		return nil
 	}
@@ -368,7 +370,7 @@ func bench(ctx context.Context, c config, stdout, stderr io.Writer) error {
 // measureFloors measures signing and commits in this process, then the
 // reference endpoint under the same driver as the flows.
 func measureFloors(ctx context.Context, c config, dir string, in *inbox, stdout, stderr io.Writer) (*Floors, error) {
-	fl := &Floors{Cores: cores()}
+	fl := &Floors{Cores: cores(), SQLiteServer: strings.HasPrefix(c.database, "sqlite:")}
 	var err error
 	if fl.RS256PerCore, err = signingRate(ctx, "RS256", c.floorTime); err != nil {
 		return nil, fmt.Errorf("RS256 floor: %w", err)
