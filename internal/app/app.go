@@ -397,6 +397,11 @@ func Serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 		DisableGeneralOptionsHandler: true,
 	}
 	a.Start()
+	if cfg.PprofListen != "" {
+		if err := servePprof(ctx, cfg.PprofListen, logger); err != nil {
+			return err
+		}
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {

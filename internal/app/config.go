@@ -61,6 +61,10 @@ type Config struct {
 	// after this.
 	OutboxLease time.Duration
 
+	// PprofListen, when set, serves net/http/pprof on this address (keep
+	// it on loopback: profiles show the program's memory).
+	PprofListen string
+
 	// TenantReloadInterval is how often the stored tenant is reread, so
 	// that a change another replica made is served within it; default 5s.
 	TenantReloadInterval time.Duration
@@ -116,6 +120,7 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.StringVar(&cfg.Tenant, "tenant", env("TENANT", ""), "tenant file, YAML or JSON in the Auth0 Deploy CLI layout (env SESAME_TENANT); default: a development tenant")
 		fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "TLS certificate file: serve HTTPS (env SESAME_TLS_CERT)")
 		fs.StringVar(&cfg.TLSKey, "tls-key", env("TLS_KEY", ""), "TLS private key file (env SESAME_TLS_KEY)")
+		fs.StringVar(&cfg.PprofListen, "pprof-listen", env("PPROF_LISTEN", ""), "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off by default (env SESAME_PPROF_LISTEN)")
 		fs.StringVar(&trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env SESAME_TRUSTED_PROXIES)")
 		fs.StringVar(&cfg.TwilioAPIURL, "twilio-api-url", env("TWILIO_API_URL", "https://api.twilio.com"), "base URL of Twilio's REST API (env SESAME_TWILIO_API_URL)")
 		fs.StringVar(&gatewayTimeout, "sms-gateway-timeout", env("SMS_GATEWAY_TIMEOUT", "30s"), "timeout of a call to a custom SMS gateway (env SESAME_SMS_GATEWAY_TIMEOUT)")

@@ -213,3 +213,13 @@ func TestParseConfig_KeySettings(t *testing.T) {
 		}
 	}
 }
+
+func TestParseConfig_PprofListen(t *testing.T) {
+	cfg, err := ParseConfig("serve", []string{"--pprof-listen", "127.0.0.1:6060"}, func(string) string { return "" }, io.Discard)
+	if err != nil || cfg.PprofListen != "127.0.0.1:6060" {
+		t.Fatalf("--pprof-listen: %q, %v", cfg.PprofListen, err)
+	}
+	if cfg, _ := ParseConfig("serve", nil, func(string) string { return "" }, io.Discard); cfg.PprofListen != "" {
+		t.Errorf("the profiler is on by default: %q", cfg.PprofListen)
+	}
+}
