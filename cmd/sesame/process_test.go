@@ -212,3 +212,21 @@ emailProvider:
 		t.Errorf("still answering after exit")
 	}
 }
+
+// --pprof-listen serves the profiler on its own address, and the main
+// listener does not.
+func TestServe_PprofOnItsOwnAddress(t *testing.T) {
+	dir := t.TempDir()
+	pprofAddr := freeAddr(t)
+	p := spawn(t, nil, "--database", "sqlite:"+filepath.Join(dir, "s.db"), "--pprof-listen", pprofAddr)
+	res, err := http.Get("http://" + pprofAddr + "/debug/pprof/")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET pprof: %v %v", res, err)
+	}
+	res.Body.Close()
+	res, err = http.Get(p.base + "debug/pprof/")
+	if err != nil || res.StatusCode != 404 {
+		t.Fatalf("the main listener answers the profiler: %v %v", res, err)
+	}
+	res.Body.Close()
+}
