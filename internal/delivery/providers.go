@@ -41,6 +41,7 @@ func (p *Providers) Email(ep *tenant.EmailProvider) EmailSender {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.smtp == nil || p.smtpFor != key {
+		p.closeSMTP() // the old provider's sessions are of no more use
 		s, err := NewSMTPSender(ep, p.SMTPOptions)
 		if err != nil {
 			p.logger().Error("email provider is misconfigured; messages stay queued", "err", err)
@@ -50,6 +51,20 @@ func (p *Providers) Email(ep *tenant.EmailProvider) EmailSender {
 		p.smtp, p.smtpFor = s, key
 	}
 	return p.smtp
+}
+
+// Close ends the SMTP sessions kept open. Providers still work afterwards.
+func (p *Providers) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closeSMTP()
+	p.smtp = nil
+}
+
+func (p *Providers) closeSMTP() {
+	if s, ok := p.smtp.(*SMTPSender); ok {
+		_ = s.Close()
+	}
 }
 
 // SMS returns the sender an sms connection's options select (see
