@@ -219,18 +219,21 @@ func (a *App) init(ctx context.Context) error {
 		Ready: st.Ready, RequestTimeout: writeTimeout(cfg) - 5*time.Second}
 	a.Server.SetTenant(t)
 	a.providers = &delivery.Providers{
-		SMSConfig: delivery.SMSConfig{TwilioAPIURL: cfg.TwilioAPIURL, GatewayTimeout: cfg.SMSGatewayTimeout},
-		Logger:    a.Logger,
+		// A session kept open for every sender the worker runs.
+		SMTPOptions: delivery.SMTPOptions{MaxIdle: cfg.DeliveryConcurrency},
+		SMSConfig:   delivery.SMSConfig{TwilioAPIURL: cfg.TwilioAPIURL, GatewayTimeout: cfg.SMSGatewayTimeout},
+		Logger:      a.Logger,
 	}
 	a.Worker = &delivery.Worker{
 		Store:  st,
 		Sealer: sealer,
 		// Asked again and again, so that a tenant reload can swap the email
 		// provider under a running worker.
-		Sender: func() delivery.EmailSender { return a.providers.Email(a.Server.Tenant().EmailProvider) },
-		Logger: a.Logger,
-		Now:    now,
-		Lease:  cfg.OutboxLease,
+		Sender:      func() delivery.EmailSender { return a.providers.Email(a.Server.Tenant().EmailProvider) },
+		Logger:      a.Logger,
+		Now:         now,
+		Lease:       cfg.OutboxLease,
+		Concurrency: cfg.DeliveryConcurrency,
 	}
 	a.Server.Passwordless = &passwordless.Service{
 		Issuer: cfg.Issuer, Store: st, HMACKey: hmacKey, Sealer: sealer, Now: now, Queued: a.Worker.Kick,
@@ -347,6 +350,9 @@ func (a *App) Close() error {
 	a.mu.Unlock()
 	for _, f := range stops {
 		f()
+	}
+	if a.providers != nil {
+		a.providers.Close()
 	}
 	return a.Store.Close()
 }
