@@ -152,7 +152,8 @@ emailProvider:
 `, clientID, secret, sid, token, host, port)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := spawn(t, nil, "--tenant", tenantFile, "--database", "sqlite:"+filepath.Join(dir, "s.db"), "--twilio-api-url", twilio.URL)
+	p := spawn(t, nil, "--tenant", tenantFile, "--database", "sqlite:"+filepath.Join(dir, "s.db"), "--twilio-api-url", twilio.URL,
+		"--delivery-concurrency", "4")
 
 	start := func(body string) (int, error) {
 		res, err := http.Post(p.base+"passwordless/start", "application/json", strings.NewReader(body))
@@ -162,8 +163,8 @@ emailProvider:
 		res.Body.Close()
 		return res.StatusCode, nil
 	}
-	// More mails than the worker sends at once (4): some wait for a slot
-	// when the signal comes.
+	// More mails than the worker sends at once (4): some wait in hand for a
+	// sender when the signal comes.
 	const mails = 7
 	for i := range mails {
 		if status, err := start(fmt.Sprintf(`{"client_id":"%s","client_secret":"%s","connection":"email","email":"term%d@example.com","send":"code"}`, clientID, secret, i)); err != nil || status != 200 {

@@ -397,9 +397,11 @@ func TestReplicas_KillOneUnderLoad(t *testing.T) {
 	// Few enough mails that the two survivors send theirs in about a
 	// second; each takes 400 ms to hand over, so the replica killed is in
 	// the middle of sending what it claimed. A mail that took longer than
-	// the lease was one the dead replica held.
+	// the lease was one the dead replica held. One sender a replica, so a
+	// replica holds at most two mails and the first starts spread over all
+	// three: the one killed holds some.
 	const lease = 5 * time.Second
-	c := startCluster(t, 3, "--outbox-lease", lease.String())
+	c := startCluster(t, 3, "--outbox-lease", lease.String(), "--delivery-concurrency", "1")
 	c.sink.SlowData(400 * time.Millisecond)
 
 	const users = 12

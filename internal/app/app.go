@@ -22,7 +22,6 @@ import (
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/server"
-	"github.com/sesame-id/sesame/internal/sms"
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/store/postgres"
 	"github.com/sesame-id/sesame/internal/store/sqlite"
@@ -58,10 +57,11 @@ type App struct {
 	// when another replica changed it.
 	tenantState store.TenantState
 
-	mu      sync.Mutex
-	stop    []func()
-	smtp    delivery.EmailSender
-	smtpFor *tenant.EmailProvider
+	// providers picks the email and SMS senders the tenant configures.
+	providers *delivery.Providers
+
+	mu   sync.Mutex
+	stop []func()
 }
 
 // OpenStore opens the database cfg.Database names: sqlite:PATH, or a
@@ -218,17 +218,26 @@ func (a *App) init(ctx context.Context) error {
 		Limiter: &ratelimit.Limiter{Store: st, Settings: limits}, Events: events,
 		Ready: st.Ready, RequestTimeout: writeTimeout(cfg) - 5*time.Second}
 	a.Server.SetTenant(t)
+	a.providers = &delivery.Providers{
+		// A session kept open for every sender the worker runs.
+		SMTPOptions: delivery.SMTPOptions{MaxIdle: cfg.DeliveryConcurrency},
+		SMSConfig:   delivery.SMSConfig{TwilioAPIURL: cfg.TwilioAPIURL, GatewayTimeout: cfg.SMSGatewayTimeout},
+		Logger:      a.Logger,
+	}
 	a.Worker = &delivery.Worker{
 		Store:  st,
 		Sealer: sealer,
-		Sender: a.emailSender,
-		Logger: a.Logger,
-		Now:    now,
-		Lease:  cfg.OutboxLease,
+		// Asked again and again, so that a tenant reload can swap the email
+		// provider under a running worker.
+		Sender:      func() delivery.EmailSender { return a.providers.Email(a.Server.Tenant().EmailProvider) },
+		Logger:      a.Logger,
+		Now:         now,
+		Lease:       cfg.OutboxLease,
+		Concurrency: cfg.DeliveryConcurrency,
 	}
 	a.Server.Passwordless = &passwordless.Service{
 		Issuer: cfg.Issuer, Store: st, HMACKey: hmacKey, Sealer: sealer, Now: now, Queued: a.Worker.Kick,
-		SMS:        sms.Config{TwilioAPIURL: cfg.TwilioAPIURL, GatewayTimeout: cfg.SMSGatewayTimeout, Logger: a.Logger},
+		Providers: a.providers, Logger: a.Logger,
 		Protection: protection, Events: events,
 	}
 	a.Server.OAuth = &oauth.Server{
@@ -239,30 +248,6 @@ func (a *App) init(ctx context.Context) error {
 	a.Server.LoginTx, a.Server.LoginCSRF = txSealer, login.CSRF{Key: csrfKey}
 	return nil
 }
-
-// emailSender picks the sender for the current tenant: SMTP when an email
-// provider is configured, else development delivery to the log.
-func (a *App) emailSender() delivery.EmailSender {
-	t := a.Server.Tenant()
-	if t.EmailProvider == nil || (t.EmailProvider.Enabled != nil && !*t.EmailProvider.Enabled) {
-		return delivery.LogSender{Logger: a.Logger}
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.smtp == nil || a.smtpFor != t.EmailProvider {
-		s, err := delivery.NewSMTPSender(t.EmailProvider, delivery.SMTPOptions{})
-		if err != nil {
-			a.Logger.Error("email provider is misconfigured; messages stay queued", "err", err)
-			return failingSender{err}
-		}
-		a.smtp, a.smtpFor = s, t.EmailProvider
-	}
-	return a.smtp
-}
-
-type failingSender struct{ err error }
-
-func (f failingSender) SendEmail(context.Context, delivery.Email) error { return f.err }
 
 // Handler is the HTTP handler.
 func (a *App) Handler() http.Handler { return a.Server.Handler() }
@@ -365,6 +350,9 @@ func (a *App) Close() error {
 	a.mu.Unlock()
 	for _, f := range stops {
 		f()
+	}
+	if a.providers != nil {
+		a.providers.Close()
 	}
 	return a.Store.Close()
 }
@@ -493,7 +481,7 @@ func checkTemplates(t *tenant.Tenant) error {
 				}
 			}
 		case "sms":
-			if _, err := sms.Render(c.Options, sms.Vars{Code: "123456", ApplicationName: "App", PhoneNumber: "+16502530000"}); err != nil {
+			if _, err := delivery.RenderSMS(c.Options, delivery.SMSVars{Code: "123456", ApplicationName: "App", PhoneNumber: "+16502530000"}); err != nil {
 				errs = append(errs, fmt.Errorf("connection %q: sms template: %w", c.Name, err))
 			}
 		}

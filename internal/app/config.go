@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sesame-id/sesame/internal/delivery"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/store"
@@ -60,6 +61,9 @@ type Config struct {
 	// claimed; a replica that dies holding them leaves them to the others
 	// after this.
 	OutboxLease time.Duration
+	// DeliveryConcurrency is how many messages a replica's delivery worker
+	// sends at once, each over an SMTP session it keeps open.
+	DeliveryConcurrency int
 
 	// PprofListen, when set, serves net/http/pprof on this address (keep
 	// it on loopback: profiles show the program's memory).
@@ -110,7 +114,7 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		}
 		return def
 	}
-	cfg := Config{OutboxLease: 60 * time.Second}
+	cfg := Config{OutboxLease: 60 * time.Second, DeliveryConcurrency: delivery.DefaultConcurrency}
 	var logLevel, gatewayTimeout, trustedProxies, poolSize string
 	fs.StringVar(&cfg.Database, "database", env("DATABASE", "sqlite:./sesame.db"), "database: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=… (env SESAME_DATABASE)")
 	fs.StringVar(&poolSize, "database-pool-size", env("DATABASE_POOL_SIZE", "0"), "PostgreSQL connections per process; 0 for the URL's pool_max_conns, else max(4, 2×GOMAXPROCS) (env SESAME_DATABASE_POOL_SIZE)")
@@ -150,6 +154,7 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 			{"bf-suspicious-ip-threshold", intFlag{&protection.IPThreshold}, "failed verifications from one IP on any identifiers within the window that block the IP; 0 turns it off"},
 			{"bf-suspicious-ip-window", durationFlag{dst: &protection.IPWindow}, "the rolling window of suspicious-IP blocking"},
 			{"outbox-lease", durationFlag{dst: &cfg.OutboxLease}, "how long a delivery worker holds the messages it claimed; after a crash other replicas send them once it ends"},
+			{"delivery-concurrency", intFlag{&cfg.DeliveryConcurrency}, "messages the delivery worker sends at once, each over an SMTP session it keeps open"},
 			{"allow-plain-pkce", boolFlag{&cfg.AllowPlainPKCE}, "accept PKCE code_challenge_method=plain (default: S256 only)"},
 			{"key-rotation-interval", durationFlag{&cfg.KeyRotationInterval, true}, "rotate a signing key once it is this old (e.g. 720h); 0 turns scheduled rotation off"},
 		} {
@@ -198,6 +203,9 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 			return Config{}, fmt.Errorf("--sms-gateway-timeout %q: want a positive duration such as 30s", gatewayTimeout)
 		}
 		cfg.SMSGatewayTimeout = d
+		if cfg.DeliveryConcurrency < 1 || cfg.DeliveryConcurrency > 1024 {
+			return Config{}, fmt.Errorf("--delivery-concurrency %d: want 1 to 1024", cfg.DeliveryConcurrency)
+		}
 		if cfg.TrustedProxies, err = ParseCIDRs(trustedProxies); err != nil {
 			return Config{}, fmt.Errorf("--trusted-proxies: %w", err)
 		}

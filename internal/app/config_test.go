@@ -136,6 +136,23 @@ func TestParseConfig_OutboxLease(t *testing.T) {
 	}
 }
 
+func TestParseConfig_DeliveryConcurrency(t *testing.T) {
+	none := func(string) string { return "" }
+	cfg, err := ParseConfig("serve", nil, none, io.Discard)
+	if err != nil || cfg.DeliveryConcurrency != 16 {
+		t.Fatalf("default delivery concurrency = %d, %v; want 16", cfg.DeliveryConcurrency, err)
+	}
+	cfg, err = ParseConfig("serve", nil, func(k string) string { return map[string]string{"SESAME_DELIVERY_CONCURRENCY": "64"}[k] }, io.Discard)
+	if err != nil || cfg.DeliveryConcurrency != 64 {
+		t.Fatalf("SESAME_DELIVERY_CONCURRENCY=64 gives %d, %v", cfg.DeliveryConcurrency, err)
+	}
+	for _, bad := range []string{"0", "-1", "2000", "many"} {
+		if _, err := ParseConfig("serve", []string{"--delivery-concurrency", bad}, none, io.Discard); err == nil {
+			t.Errorf("--delivery-concurrency %s accepted", bad)
+		}
+	}
+}
+
 func TestParseConfig_DatabasePoolSize(t *testing.T) {
 	env := map[string]string{"SESAME_DATABASE_POOL_SIZE": "12"}
 	for _, c := range []struct {

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func testSealer(t *testing.T) *Sealer {
+func testSealer(t testing.TB) *Sealer {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)

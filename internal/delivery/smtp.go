@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -27,7 +28,8 @@ type EmailSender interface {
 
 // SMTPOptions tune an SMTPSender. The zero value is what production wants.
 type SMTPOptions struct {
-	// Timeout bounds dialling and the whole SMTP conversation. Default 15s.
+	// Timeout bounds dialling and, separately, each message's conversation.
+	// Default 15s.
 	Timeout time.Duration
 	// TLSConfig is used for STARTTLS and for implicit TLS on port 465.
 	// Nil: the system roots. An empty ServerName is set to the SMTP host.
@@ -41,17 +43,43 @@ type SMTPOptions struct {
 	AllowInsecureAuth bool
 	// HELO is the name given in EHLO. Default "localhost".
 	HELO string
+
+	// MaxIdle is how many open sessions are kept between sends. Default
+	// 16; the worker sets it to its concurrency, so that every sender it
+	// runs finds a session open.
+	MaxIdle int
+	// IdleTimeout closes a session that has not sent for this long, before
+	// the server does it for us. Default 30s.
+	IdleTimeout time.Duration
+	// MaxPerSession is how many messages one session sends before it is
+	// closed and a new one dialled; servers limit it (Exchange: 100 by
+	// default). Default 100.
+	MaxPerSession int
 }
 
 // SMTPSender sends email through the tenant's SMTP server
-// (emailProvider.credentials). It is safe for concurrent use: each send
-// is its own SMTP session.
+// (emailProvider.credentials). It keeps SMTP sessions open and sends many
+// messages over each: a send takes an idle session, or dials one, and puts
+// it back when it is done. It is safe for concurrent use; each concurrent
+// send has a session of its own.
 type SMTPSender struct {
 	host string
 	port int
-	user string
-	pass string
 	opts SMTPOptions
+	// client holds the configuration (TLS, AUTH, timeouts) every session
+	// is dialled with; sessions are its smtp.Clients.
+	client *gomail.Client
+
+	mu     sync.Mutex
+	idle   []*smtpSession // oldest first
+	closed bool
+}
+
+// smtpSession is one open SMTP connection, EHLO, STARTTLS and AUTH done.
+type smtpSession struct {
+	c         *gosmtp.Client
+	sent      int
+	idleSince time.Time
 }
 
 // DefaultSMTPPort is used when the provider does not name a port.
@@ -76,9 +104,10 @@ func NewSMTPSender(p *tenant.EmailProvider, opts SMTPOptions) (*SMTPSender, erro
 	if port < 0 || port > 65535 {
 		return nil, fmt.Errorf("delivery: smtp_port %d is out of range", port)
 	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 15 * time.Second
-	}
+	opts.Timeout = orDefault(opts.Timeout, 15*time.Second)
+	opts.MaxIdle = orDefault(opts.MaxIdle, 16)
+	opts.IdleTimeout = orDefault(opts.IdleTimeout, 30*time.Second)
+	opts.MaxPerSession = orDefault(opts.MaxPerSession, 100)
 	if opts.TLSConfig == nil {
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	} else {
@@ -87,47 +116,136 @@ func NewSMTPSender(p *tenant.EmailProvider, opts SMTPOptions) (*SMTPSender, erro
 	if opts.TLSConfig.ServerName == "" {
 		opts.TLSConfig.ServerName = c.SMTPHost
 	}
-	return &SMTPSender{host: c.SMTPHost, port: port, user: c.SMTPUser, pass: c.SMTPPass, opts: opts}, nil
+	options := []gomail.Option{
+		gomail.WithPort(port),
+		gomail.WithTimeout(opts.Timeout),
+		gomail.WithTLSConfig(opts.TLSConfig),
+	}
+	switch {
+	case port == 465: // implicit TLS ("SMTPS")
+		options = append(options, gomail.WithSSL())
+	case opts.RequireTLS:
+		options = append(options, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	default:
+		options = append(options, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	}
+	if opts.HELO != "" {
+		options = append(options, gomail.WithHELO(opts.HELO))
+	}
+	if c.SMTPUser != "" {
+		options = append(options, gomail.WithSMTPAuthCustom(&negotiatedAuth{
+			user: c.SMTPUser, pass: c.SMTPPass, host: c.SMTPHost, allowInsecure: opts.AllowInsecureAuth,
+		}))
+	}
+	client, err := gomail.NewClient(c.SMTPHost, options...)
+	if err != nil {
+		return nil, fmt.Errorf("delivery: smtp %s: %w", net.JoinHostPort(c.SMTPHost, strconv.Itoa(port)), err)
+	}
+	return &SMTPSender{host: c.SMTPHost, port: port, opts: opts, client: client}, nil
 }
 
 // Addr is the host:port the sender talks to.
 func (s *SMTPSender) Addr() string { return net.JoinHostPort(s.host, strconv.Itoa(s.port)) }
 
-// SendEmail sends e as multipart/alternative (text, then HTML).
+// SendEmail sends e as multipart/alternative (text, then HTML) over an open
+// session, or a new one. A session the server closed while it was idle
+// fails its NOOP before anything is sent, and the message goes over a new
+// session instead. ctx bounds the wait for a session and the dial; once
+// the conversation has begun, Timeout bounds it.
 func (s *SMTPSender) SendEmail(ctx context.Context, e Email) error {
 	msg, err := s.message(e)
 	if err != nil {
 		return err
 	}
-	options := []gomail.Option{
-		gomail.WithPort(s.port),
-		gomail.WithTimeout(s.opts.Timeout),
-		gomail.WithTLSConfig(s.opts.TLSConfig),
+	for {
+		sess, reused, err := s.take(ctx)
+		if err != nil {
+			return fmt.Errorf("delivery: smtp %s: %w", s.Addr(), err)
+		}
+		err = s.client.SendWithSMTPClient(sess.c, msg)
+		if msg.IsDelivered() {
+			// Accepted. An error after that (the RSET that readies the
+			// session for the next message) is the session's, not the
+			// message's: sending it again would deliver it twice.
+			sess.sent++
+			if err != nil {
+				s.discard(sess)
+			} else {
+				s.put(sess)
+			}
+			return nil
+		}
+		s.discard(sess)
+		var se *gomail.SendError
+		if reused && errors.As(err, &se) && se.Reason == gomail.ErrConnCheck && ctx.Err() == nil {
+			continue // a stale session; nothing was sent over it
+		}
+		return fmt.Errorf("delivery: smtp %s: %w", s.Addr(), err)
 	}
-	switch {
-	case s.port == 465: // implicit TLS ("SMTPS")
-		options = append(options, gomail.WithSSL())
-	case s.opts.RequireTLS:
-		options = append(options, gomail.WithTLSPolicy(gomail.TLSMandatory))
-	default:
-		options = append(options, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+}
+
+// take returns an idle session, newest first, or dials a new one.
+func (s *SMTPSender) take(ctx context.Context) (sess *smtpSession, reused bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
 	}
-	if s.opts.HELO != "" {
-		options = append(options, gomail.WithHELO(s.opts.HELO))
+	s.mu.Lock()
+	var stale []*smtpSession
+	cut := 0
+	for cut < len(s.idle) && time.Since(s.idle[cut].idleSince) > s.opts.IdleTimeout {
+		cut++
 	}
-	if s.user != "" {
-		options = append(options, gomail.WithSMTPAuthCustom(&negotiatedAuth{
-			user: s.user, pass: s.pass, host: s.host, allowInsecure: s.opts.AllowInsecureAuth,
-		}))
+	stale, s.idle = append(stale, s.idle[:cut]...), s.idle[cut:]
+	if n := len(s.idle); n > 0 {
+		sess, s.idle = s.idle[n-1], s.idle[:n-1]
 	}
-	client, err := gomail.NewClient(s.host, options...)
+	s.mu.Unlock()
+	for _, x := range stale {
+		s.quit(x)
+	}
+	if sess != nil {
+		return sess, true, nil
+	}
+	c, err := s.client.DialToSMTPClientWithContext(ctx)
 	if err != nil {
-		return fmt.Errorf("delivery: smtp %s: %w", s.Addr(), err)
+		return nil, false, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
-	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		return fmt.Errorf("delivery: smtp %s: %w", s.Addr(), err)
+	return &smtpSession{c: c}, false, nil
+}
+
+// put keeps sess for the next send, unless it has sent its share or the
+// pool is full or closed.
+func (s *SMTPSender) put(sess *smtpSession) {
+	if sess.sent >= s.opts.MaxPerSession {
+		s.quit(sess)
+		return
+	}
+	sess.idleSince = time.Now()
+	s.mu.Lock()
+	if s.closed || len(s.idle) >= s.opts.MaxIdle {
+		s.mu.Unlock()
+		s.quit(sess)
+		return
+	}
+	s.idle = append(s.idle, sess)
+	s.mu.Unlock()
+}
+
+// quit ends a session politely.
+func (s *SMTPSender) quit(sess *smtpSession) { _ = s.client.CloseWithSMTPClient(sess.c) }
+
+// discard drops a session in an unknown state without a word.
+func (s *SMTPSender) discard(sess *smtpSession) { _ = sess.c.Close() }
+
+// Close ends the idle sessions; sessions in use end when their send does.
+// The sender still works afterwards, one session per message.
+func (s *SMTPSender) Close() error {
+	s.mu.Lock()
+	idle := s.idle
+	s.idle, s.closed = nil, true
+	s.mu.Unlock()
+	for _, sess := range idle {
+		s.quit(sess)
 	}
 	return nil
 }

@@ -3,12 +3,17 @@ package delivery
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
+	"net"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	gosmtp "github.com/wneessen/go-mail/smtp"
 
+	"github.com/sesame-id/sesame/internal/smtptest"
 	"github.com/sesame-id/sesame/internal/tenant"
 )
 
@@ -183,5 +188,91 @@ func TestNegotiatedAuth_KeepsPasswordsOffUnencryptedConnections(t *testing.T) {
 				t.Fatalf("got %q, %v; want %s", mech, err, tt.want)
 			}
 		})
+	}
+}
+
+func smtptestSender(t *testing.T, addr string, opts SMTPOptions) *SMTPSender {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	s := newSender(t, &tenant.EmailProvider{Credentials: tenant.EmailCredentials{SMTPHost: host, SMTPPort: p}}, opts)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestSMTPSender_SendsManyMessagesOverOneSession(t *testing.T) {
+	sink := smtptest.Start(t)
+	s := smtptestSender(t, sink.Addr, SMTPOptions{})
+	for i := range 20 {
+		e := testEmail
+		e.Subject = fmt.Sprintf("message %d", i)
+		if err := s.SendEmail(context.Background(), e); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	got := sink.Wait(t, 20, 5*time.Second)
+	if n := sink.Sessions(); n != 1 {
+		t.Errorf("20 messages in a row took %d sessions, want 1", n)
+	}
+	if got[19].Subject != "message 19" || got[19].To[0] != testEmail.To {
+		t.Errorf("last message: %q to %v", got[19].Subject, got[19].To)
+	}
+}
+
+func TestSMTPSender_ReplacesASessionTheServerClosed(t *testing.T) {
+	sink := smtptest.Start(t)
+	s := smtptestSender(t, sink.Addr, SMTPOptions{})
+	if err := s.SendEmail(context.Background(), testEmail); err != nil {
+		t.Fatal(err)
+	}
+	// The server goes away and comes back: the session kept open is dead.
+	sink.Close()
+	again := smtptest.StartAt(t, sink.Addr)
+	if err := s.SendEmail(context.Background(), testEmail); err != nil {
+		t.Fatalf("send after the server restarted: %v", err)
+	}
+	again.Wait(t, 1, 5*time.Second)
+	if n := again.Sessions(); n != 1 {
+		t.Errorf("%d sessions to the new server, want 1", n)
+	}
+}
+
+func TestSMTPSender_StartsAFreshSessionAfterIdleTimeoutAndPerSessionLimit(t *testing.T) {
+	sink := smtptest.Start(t)
+	s := smtptestSender(t, sink.Addr, SMTPOptions{IdleTimeout: 50 * time.Millisecond, MaxPerSession: 3})
+	send := func() {
+		t.Helper()
+		if err := s.SendEmail(context.Background(), testEmail); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send()
+	time.Sleep(100 * time.Millisecond)
+	send() // idle too long: a new session
+	send()
+	send() // the third on this session: it is closed after
+	send()
+	if n := sink.Sessions(); n != 3 {
+		t.Errorf("%d sessions, want 3", n)
+	}
+}
+
+func TestSMTPSender_ConcurrentSendsEachHaveASession(t *testing.T) {
+	sink := smtptest.Start(t)
+	sink.SlowData(50 * time.Millisecond)
+	s := smtptestSender(t, sink.Addr, SMTPOptions{MaxIdle: 4})
+	for range 3 { // three rounds of four at once: four sessions, kept
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				if err := s.SendEmail(context.Background(), testEmail); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if n := sink.Sessions(); n != 4 {
+		t.Errorf("%d sessions for 3 rounds of 4 concurrent sends, want 4", n)
 	}
 }

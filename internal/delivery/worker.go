@@ -1,12 +1,14 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sesame-id/sesame/internal/store"
@@ -25,7 +27,7 @@ const (
 // Outbox is the part of the store the worker uses.
 type Outbox interface {
 	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.OutboxMessage, error)
-	CompleteOutbox(ctx context.Context, id string, now time.Time) error
+	CompleteOutboxMany(ctx context.Context, ids []string, now time.Time) error
 	RetryOutbox(ctx context.Context, id string, lastErr string, next time.Time, giveUp bool) error
 }
 
@@ -33,27 +35,39 @@ type Outbox interface {
 // workers (one per replica) may run against one database: ClaimOutbox
 // leases each message to one of them.
 //
+// Run is a pipeline of three stages: a claimer that leases due messages
+// whenever there is room for them (after a Kick, a poll, or a send that
+// finished), Concurrency senders that each take the next claimed message,
+// and a recorder that writes the sent ones to the store in groups, one
+// transaction for all that finished while the previous one was written. A
+// slow message holds up one sender, never the others.
+//
 // Delivery is at least once: a message whose send succeeded but whose
 // completion could not be recorded is sent again after its lease expires.
 type Worker struct {
 	Store  Outbox
 	Sealer *Sealer
-	// Sender is asked for the current sender once per batch, so that a
+	// Sender is asked for the current sender once per claim, so that a
 	// tenant reload can swap the email provider under a running worker.
 	Sender func() EmailSender
 	Logger *slog.Logger     // nil: slog.Default()
 	Now    func() time.Time // nil: time.Now
 
-	PollInterval time.Duration // between looks at the outbox; default 1s
-	Lease        time.Duration // how long a claimed batch is ours; default 60s
+	PollInterval time.Duration // between looks at an outbox that had nothing due; default 1s
+	Lease        time.Duration // how long a claimed message is ours; default 60s
 	MaxAttempts  int           // sends tried before a message fails; default 8
 	// Backoff is the wait after failed attempt number attempt (1-based).
 	// Default: DefaultBackoff.
-	Backoff     func(attempt int) time.Duration
-	BatchSize   int // messages claimed at once; default 16
-	Concurrency int // messages sent at once; default 4
+	Backoff func(attempt int) time.Duration
+	// Concurrency is how many messages are sent at once; default
+	// DefaultConcurrency. The worker holds at most twice as many claimed:
+	// one being sent by each sender, and one waiting for each.
+	Concurrency int
+	// BatchSize is the most messages one claim leases; default
+	// Concurrency. RunOnce claims one such batch.
+	BatchSize int
 	// Drain is how long, once Run's context is done, the sends of the
-	// batch in hand may go on, so that a shutdown finishes them rather
+	// messages in hand may go on, so that a shutdown finishes them rather
 	// than leaving them to another worker after their lease; default 10s.
 	// What is not sent by then stays claimed until the lease runs out.
 	Drain time.Duration
@@ -61,6 +75,13 @@ type Worker struct {
 	kickOnce sync.Once
 	kick     chan struct{}
 }
+
+// DefaultConcurrency is how many messages a Worker sends at once unless
+// told otherwise.
+const DefaultConcurrency = 16
+
+// maxGroup bounds how many completions go into one store transaction.
+const maxGroup = 256
 
 // DefaultBackoff waits about 1s, 2s, 4s, … after each failed attempt, at
 // most 5 minutes, with random jitter in [d/2, d) so that replicas that
@@ -85,44 +106,147 @@ func (w *Worker) kickCh() chan struct{} {
 	return w.kick
 }
 
-// Run delivers messages until ctx is done, then returns nil. Store errors
+// job is a claimed message on its way to a sender.
+type job struct {
+	m        store.OutboxMessage
+	sender   EmailSender
+	deadline time.Time // the send must end by then, well before the lease does
+}
+
+// Run delivers messages until ctx is done, lets the messages in hand go out
+// for at most Drain, records what was sent, and returns nil. Store errors
 // are logged and retried at the next poll; only a worker that is missing
 // its Store, Sealer or Sender fails.
 func (w *Worker) Run(ctx context.Context) error {
 	if err := w.check(); err != nil {
 		return err
 	}
+	conc := w.concurrency()
+	var (
+		jobs   = make(chan job, 2*conc) // never full: the claimer leases only what fits
+		freed  = make(chan struct{}, 1) // a send ended: there may be room to claim
+		sent   = make(chan string, 2*conc)
+		inHand atomic.Int64 // claimed and not yet sent or given up
+	)
+
+	// Sends outlive ctx by the drain time: a shutdown stops the claiming,
+	// not the messages in hand.
+	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSends()
+	stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(w.drain(), cancelSends) })
+	defer stopDrain()
+
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		w.record(sent)
+	}()
+	var senders sync.WaitGroup
+	for range conc {
+		senders.Go(func() {
+			for j := range jobs {
+				// Drained: the rest stay claimed until the lease runs out,
+				// then any worker picks them up again.
+				if sendCtx.Err() == nil {
+					done, err := w.deliver(sendCtx, j)
+					if err != nil {
+						w.logger().LogAttrs(ctx, slog.LevelWarn, "delivery: outbox", slog.Any("error", err))
+					}
+					if done {
+						sent <- j.m.ID
+					}
+				}
+				inHand.Add(-1)
+				select {
+				case freed <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}
+
 	timer := time.NewTimer(w.pollInterval())
 	defer timer.Stop()
-	for {
-		claimed, _, err := w.runOnce(ctx)
-		if ctx.Err() != nil {
-			return nil
+	for ctx.Err() == nil {
+		room := 2*conc - int(inHand.Load())
+		full := room <= 0
+		if !full {
+			want := min(room, w.batchSize())
+			msgs, err := w.claim(ctx, want)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				w.logger().LogAttrs(ctx, slog.LevelWarn, "delivery: outbox", slog.Any("error", err))
+			case len(msgs) > 0:
+				inHand.Add(int64(len(msgs)))
+				for _, j := range msgs {
+					jobs <- j
+				}
+				if len(msgs) == want {
+					continue // more are probably waiting
+				}
+			}
 		}
-		if err != nil {
-			w.logger().LogAttrs(ctx, slog.LevelWarn, "delivery: outbox", slog.Any("error", err))
-		} else if claimed >= w.batchSize() {
-			continue // a full batch: more are probably waiting
+		// Wait for something to claim, or, when our hands are full, for room.
+		var room2 chan struct{}
+		if full {
+			room2 = freed
 		}
 		timer.Reset(w.pollInterval())
 		select {
 		case <-ctx.Done():
-			return nil
 		case <-w.kickCh():
 		case <-timer.C:
+		case <-room2:
 		}
 	}
+	close(jobs)
+	senders.Wait()
+	close(sent)
+	<-recorded
+	return nil
 }
 
-// RunOnce claims one batch of due messages and tries to send each of them.
-// It returns how many were sent; failed sends are recorded in the store
-// (and are not errors of RunOnce), store failures are.
-func (w *Worker) RunOnce(ctx context.Context) (sent int, err error) {
+// RunOnce claims one batch of due messages, sends them, Concurrency at a
+// time, and records the outcomes. It returns how many were sent; failed
+// sends are recorded in the store (and are not errors of RunOnce), store
+// failures are.
+func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if err := w.check(); err != nil {
 		return 0, err
 	}
-	_, sent, err = w.runOnce(ctx)
-	return sent, err
+	jobs, err := w.claim(ctx, w.batchSize())
+	if err != nil || len(jobs) == 0 {
+		return 0, err
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		done     []string
+		sent     int
+		slots    = make(chan struct{}, w.concurrency())
+	)
+	for _, j := range jobs {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			ok, err := w.deliver(ctx, j)
+			mu.Lock()
+			defer mu.Unlock()
+			firstErr = cmp.Or(firstErr, err)
+			if ok {
+				done = append(done, j.m.ID)
+				if j.m.Kind != KindSuppressed {
+					sent++
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := w.complete(done); err != nil {
+		return 0, cmp.Or(firstErr, err)
+	}
+	return sent, firstErr
 }
 
 func (w *Worker) check() error {
@@ -137,96 +261,99 @@ func (w *Worker) check() error {
 	return nil
 }
 
-func (w *Worker) runOnce(ctx context.Context) (claimed, sent int, err error) {
+// claim leases up to limit due messages, each with the sender to use and
+// the time its send must end by.
+func (w *Worker) claim(ctx context.Context, limit int) ([]job, error) {
 	lease := w.lease()
 	// Sends must end well before the lease does, or another replica could
 	// claim the message again while we are still sending it.
 	deadline := time.Now().Add(lease - lease/10)
-	msgs, err := w.Store.ClaimOutbox(ctx, w.now(), lease, w.batchSize())
+	msgs, err := w.Store.ClaimOutbox(ctx, w.now(), lease, limit)
 	if err != nil {
-		return 0, 0, fmt.Errorf("delivery: claim outbox: %w", err)
+		return nil, fmt.Errorf("delivery: claim outbox: %w", err)
 	}
 	if len(msgs) == 0 {
-		return 0, 0, nil
+		return nil, nil
 	}
 	sender := w.Sender()
-
-	// Sends outlive ctx by the drain time: a shutdown stops the claiming,
-	// not the batch in hand.
-	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelSends()
-	stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(w.drain(), cancelSends) })
-	defer stopDrain()
-
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		slots    = make(chan struct{}, w.concurrency())
-	)
-	for _, m := range msgs {
-		select {
-		case slots <- struct{}{}:
-		case <-sendCtx.Done():
-			// Drained: the rest stay claimed until the lease runs out,
-			// then any worker picks them up again.
-		}
-		if sendCtx.Err() != nil {
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			ok, err := w.deliver(sendCtx, deadline, sender, m)
-			mu.Lock()
-			defer mu.Unlock()
-			if ok {
-				sent++
-			}
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-		})
+	jobs := make([]job, len(msgs))
+	for i, m := range msgs {
+		jobs[i] = job{m: m, sender: sender, deadline: deadline}
 	}
-	wg.Wait()
-	return len(msgs), sent, firstErr
+	return jobs, nil
+}
+
+// record writes the ids that come from sent to the store in groups: each
+// transaction takes every id that arrived while the previous one ran. It
+// returns when sent is closed and everything in it is written.
+func (w *Worker) record(sent <-chan string) {
+	for id := range sent {
+		ids := []string{id}
+	more:
+		for len(ids) < maxGroup {
+			select {
+			case id, ok := <-sent:
+				if !ok {
+					break more
+				}
+				ids = append(ids, id)
+			default:
+				break more
+			}
+		}
+		if err := w.complete(ids); err != nil {
+			w.logger().Warn("delivery: outbox", "error", err, "messages", len(ids))
+		}
+	}
+}
+
+// complete records ids as sent, even while shutting down, or they would be
+// sent again.
+func (w *Worker) complete(ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.Store.CompleteOutboxMany(ctx, ids, w.now()); err != nil {
+		return fmt.Errorf("delivery: record %d sent messages (they go out again after their lease): %w", len(ids), err)
+	}
+	return nil
 }
 
 // errPermanent marks a failure that no retry can fix.
 var errPermanent = errors.New("permanent failure")
 
-// deliver sends one claimed message and records the outcome. It returns
-// whether the message was sent, and an error only when the store could not
-// record the outcome.
-func (w *Worker) deliver(ctx context.Context, deadline time.Time, sender EmailSender, m store.OutboxMessage) (bool, error) {
+// deliver sends one claimed message, or records its failed attempt. It
+// reports done when the message is to be recorded as done: it went out, or
+// it was suppressed (dropped). It returns an error only when the store
+// could not record a failed attempt.
+func (w *Worker) deliver(ctx context.Context, j job) (done bool, err error) {
+	m := j.m
 	attempt := m.Attempts + 1
 	attrs := []slog.Attr{slog.String("id", m.ID), slog.String("kind", m.Kind), slog.Int("attempt", attempt)}
-	if time.Now().After(deadline) {
+	if time.Now().After(j.deadline) {
 		return false, nil // lease nearly gone; leave it for the next claim
 	}
 
-	sendErr := w.send(ctx, deadline, sender, m)
+	sendErr := w.send(ctx, j.deadline, j.sender, m)
 	if sendErr != nil && ctx.Err() != nil && !errors.Is(sendErr, errPermanent) {
 		// Shutting down: not the message's fault, so no attempt is
 		// counted. It goes out after the lease expires.
 		return false, nil
 	}
-
-	// Record the outcome even while shutting down, or a sent message would
-	// be sent again.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
 	if sendErr == nil {
-		if err := w.Store.CompleteOutbox(sctx, m.ID, w.now()); err != nil {
-			return true, fmt.Errorf("delivery: complete outbox message %s: %w", m.ID, err)
-		}
 		if m.Kind == KindSuppressed {
 			w.logger().LogAttrs(ctx, slog.LevelDebug, "delivery: suppressed message dropped", attrs...)
-			return false, nil
+		} else {
+			w.logger().LogAttrs(ctx, slog.LevelInfo, "delivery: message sent", attrs...)
 		}
-		w.logger().LogAttrs(ctx, slog.LevelInfo, "delivery: message sent", attrs...)
 		return true, nil
 	}
 
+	// Record the outcome even while shutting down.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	giveUp := errors.Is(sendErr, errPermanent) || attempt >= w.maxAttempts()
 	next := w.now().Add(w.backoff(attempt))
 	lastErr := sendErr.Error()
@@ -292,9 +419,9 @@ func (w *Worker) backoff(attempt int) time.Duration {
 func (w *Worker) pollInterval() time.Duration { return orDefault(w.PollInterval, time.Second) }
 func (w *Worker) lease() time.Duration        { return orDefault(w.Lease, 60*time.Second) }
 func (w *Worker) maxAttempts() int            { return orDefault(w.MaxAttempts, 8) }
-func (w *Worker) batchSize() int              { return orDefault(w.BatchSize, 16) }
+func (w *Worker) batchSize() int              { return orDefault(w.BatchSize, w.concurrency()) }
 func (w *Worker) drain() time.Duration        { return orDefault(w.Drain, 10*time.Second) }
-func (w *Worker) concurrency() int            { return orDefault(w.Concurrency, 4) }
+func (w *Worker) concurrency() int            { return orDefault(w.Concurrency, DefaultConcurrency) }
 
 func orDefault[T int | time.Duration](v, def T) T {
 	if v <= 0 {

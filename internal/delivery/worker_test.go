@@ -30,7 +30,7 @@ func closedPort(t *testing.T) int {
 
 type workerFixture struct {
 	w     *Worker
-	st    *fakeStore
+	st    *testOutbox
 	clock *clocktest.Clock
 	logs  *syncBuffer
 }
@@ -55,7 +55,7 @@ func (s *syncBuffer) String() string {
 func newWorker(t *testing.T, sender EmailSender) *workerFixture {
 	t.Helper()
 	f := &workerFixture{
-		st:    newFakeStore(),
+		st:    newOutbox(t),
 		clock: clocktest.New(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)),
 		logs:  &syncBuffer{},
 	}
@@ -82,7 +82,7 @@ func (f *workerFixture) queue(t *testing.T, id, code string, ttl time.Duration) 
 		t.Fatal(err)
 	}
 	now := f.clock.Now()
-	f.st.add(store.OutboxMessage{ID: id, Kind: KindEmail, Recipient: e.To, Payload: payload, NotAfter: now.Add(ttl), NextAttempt: now, CreatedAt: now})
+	f.st.add(t, store.OutboxMessage{ID: id, Kind: KindEmail, Recipient: e.To, Payload: payload, NotAfter: now.Add(ttl), NextAttempt: now, CreatedAt: now})
 }
 
 func (f *workerFixture) status(t *testing.T, id string) store.OutboxMessage {
@@ -220,8 +220,8 @@ func TestWorker_NeverSendsAnExpiredCode(t *testing.T) {
 func TestWorker_UnreadablePayloadFailsAtOnce(t *testing.T) {
 	f := newWorker(t, LogSender{Logger: slog.New(slog.DiscardHandler)})
 	now := f.clock.Now()
-	f.st.add(store.OutboxMessage{ID: "bad", Kind: KindEmail, Payload: []byte("not sealed"), NotAfter: now.Add(time.Hour), NextAttempt: now})
-	f.st.add(store.OutboxMessage{ID: "sms", Kind: "carrier-pigeon", Payload: []byte("x"), NotAfter: now.Add(time.Hour), NextAttempt: now})
+	f.st.add(t, store.OutboxMessage{ID: "bad", Kind: KindEmail, Payload: []byte("not sealed"), NotAfter: now.Add(time.Hour), NextAttempt: now})
+	f.st.add(t, store.OutboxMessage{ID: "sms", Kind: "carrier-pigeon", Payload: []byte("x"), NotAfter: now.Add(time.Hour), NextAttempt: now})
 	if sent, err := f.w.RunOnce(context.Background()); sent != 0 || err != nil {
 		t.Fatalf("RunOnce = %d, %v", sent, err)
 	}

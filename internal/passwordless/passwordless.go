@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net/url"
 	"strings"
@@ -44,7 +45,13 @@ type Service struct {
 	Store   Store
 	HMACKey []byte // from the store; never logged
 	Sealer  *delivery.Sealer
-	SMS     sms.Config // Twilio API URL, gateway timeout
+	// Providers gives the SMS sender of a connection; nil: a zero
+	// delivery.Providers (Twilio's real API, development delivery to
+	// slog.Default()).
+	Providers *delivery.Providers
+	// Logger gets an SMS provider's refusals (never the message); nil:
+	// not logged.
+	Logger *slog.Logger
 	// Protection is the brute-force protection of connections that have
 	// options.brute_force_protection (the default).
 	Protection Protection
@@ -292,28 +299,32 @@ func (s *Service) startSMS(ctx context.Context, req StartRequest, code store.Cod
 		}
 	}
 	if send {
-		body, err := sms.Render(conn.Options, sms.Vars{
+		body, err := delivery.RenderSMS(conn.Options, delivery.SMSVars{
 			Code: otp, ApplicationName: req.Client.Name, PhoneNumber: code.Identifier, RequestLanguage: req.RequestLanguage,
 		})
 		if err != nil {
 			return res, fmt.Errorf("render sms: %w", err)
 		}
 		began := time.Now()
-		err = sms.NewSender(conn.Options, s.SMS).SendSMS(ctx, sms.Message{
+		providers := s.Providers
+		if providers == nil {
+			providers = &delivery.Providers{}
+		}
+		err = providers.SMS(conn.Options).SendSMS(ctx, delivery.SMS{
 			To: code.Identifier, Body: body, IP: req.IP, UserAgent: req.UserAgent,
 		})
 		if err == nil {
 			s.latency.observe(conn.Name, time.Since(began))
 		}
 		if err != nil {
-			var se *sms.Error
-			if errors.As(err, &se) {
-				if s.SMS.Logger != nil {
+			var pe *delivery.ProviderError
+			if errors.As(err, &pe) {
+				if s.Logger != nil {
 					// The cause, for the operator; never the message body.
-					s.SMS.Logger.Warn("sms provider refused or failed", "connection", conn.Name, "answer", se.Description, "err", se.Err)
+					s.Logger.Warn("sms provider refused or failed", "connection", conn.Name, "answer", pe.Description, "err", pe.Err)
 				}
 				// Auth0 answers a provider's refusal as a bad request.
-				return res, errorf(fault.Invalid, se.Code, se.Description)
+				return res, errorf(fault.Invalid, delivery.CodeSMSProviderError, pe.Description)
 			}
 			return res, fmt.Errorf("send sms: %w", err)
 		}

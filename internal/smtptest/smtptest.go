@@ -30,6 +30,8 @@ type Message struct {
 	Text    string // text/plain part, decoded
 	HTML    string // text/html part, decoded
 	Raw     []byte
+	// Received is when the server accepted the message's data.
+	Received time.Time
 }
 
 // Server is a running SMTP server.
@@ -42,7 +44,10 @@ type Server struct {
 	messages []Message
 	notify   chan struct{}
 	delay    time.Duration
+	slowTo   map[string]time.Duration
 	inData   int
+	maxData  int
+	sessions int
 }
 
 // SlowData makes the server take d to accept each message's data, as a
@@ -53,11 +58,36 @@ func (s *Server) SlowData(d time.Duration) {
 	s.delay = d
 }
 
+// SlowDataTo makes the server take d to accept the data of each message
+// to recipient, and leaves the others as they are.
+func (s *Server) SlowDataTo(recipient string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.slowTo == nil {
+		s.slowTo = map[string]time.Duration{}
+	}
+	s.slowTo[recipient] = d
+}
+
 // InData is how many messages are being received right now.
 func (s *Server) InData() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.inData
+}
+
+// MaxInData is the most messages that were ever being received at once.
+func (s *Server) MaxInData() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxData
+}
+
+// Sessions is how many SMTP sessions (connections) clients have opened.
+func (s *Server) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions
 }
 
 // Start starts a server on 127.0.0.1 and a free port; it stops with the test.
@@ -122,7 +152,12 @@ func (s *Server) add(m Message) {
 
 type backend struct{ s *Server }
 
-func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{s: b.s}, nil }
+func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) {
+	b.s.mu.Lock()
+	b.s.sessions++
+	b.s.mu.Unlock()
+	return &session{s: b.s}, nil
+}
 
 type session struct {
 	s    *Server
@@ -142,7 +177,11 @@ func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 func (x *session) Data(r io.Reader) error {
 	x.s.mu.Lock()
 	x.s.inData++
+	x.s.maxData = max(x.s.maxData, x.s.inData)
 	delay := x.s.delay
+	for _, to := range x.to {
+		delay = max(delay, x.s.slowTo[to])
+	}
 	x.s.mu.Unlock()
 	defer func() {
 		x.s.mu.Lock()
@@ -158,7 +197,7 @@ func (x *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	m.From, m.To = x.from, x.to
+	m.From, m.To, m.Received = x.from, x.to, time.Now()
 	x.s.add(m)
 	return nil
 }

@@ -129,6 +129,11 @@ type Store interface {
 	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error)
 	// CompleteOutbox marks a claimed message as sent and forgets its payload.
 	CompleteOutbox(ctx context.Context, id string, now time.Time) error
+	// CompleteOutboxMany is CompleteOutbox for every message of ids, in one
+	// transaction, so that a worker records a group of sends with one
+	// write. An id that names no message is skipped: the message was sent
+	// all the same.
+	CompleteOutboxMany(ctx context.Context, ids []string, now time.Time) error
 	// RetryOutbox records a failed attempt and schedules the next one at
 	// next; when giveUp is true the message is marked failed for good and
 	// its payload is forgotten.

@@ -106,6 +106,23 @@ func (s *Store) CompleteOutbox(ctx context.Context, id string, now time.Time) er
 	return nil
 }
 
+// CompleteOutboxMany marks the messages of ids sent at now and drops their
+// payloads, in one statement.
+func (s *Store) CompleteOutboxMany(ctx context.Context, ids []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE outbox SET status = 'sent', payload = NULL, sent_at = $1
+			WHERE id = ANY($2)`, ts(now), ids)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: complete %d outbox messages: %w", len(ids), err)
+	}
+	return nil
+}
+
 // RetryOutbox counts a failed attempt and schedules the next one at next, or
 // with giveUp marks the message failed and drops its payload.
 func (s *Store) RetryOutbox(ctx context.Context, id string, lastErr string, next time.Time, giveUp bool) error {

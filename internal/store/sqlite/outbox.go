@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sesame-id/sesame/internal/store"
@@ -94,6 +96,33 @@ func (s *Store) CompleteOutbox(ctx context.Context, id string, now time.Time) er
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: complete outbox %q: %w", id, err)
+	}
+	return nil
+}
+
+// CompleteOutboxMany marks the messages of ids sent at now and drops their
+// payloads, in one transaction of statements of at most 500 ids each.
+func (s *Store) CompleteOutboxMany(ctx context.Context, ids []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.write(ctx, func(tx *stmtTx) error {
+		for chunk := range slices.Chunk(ids, 500) {
+			args := make([]any, 0, 1+len(chunk))
+			args = append(args, ms(now))
+			for _, id := range chunk {
+				args = append(args, id)
+			}
+			// Not kept prepared (tx.Tx): its text changes with the number of ids.
+			if _, err := tx.Tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', payload = NULL, sent_at = ?
+				WHERE id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: complete %d outbox messages: %w", len(ids), err)
 	}
 	return nil
 }

@@ -169,6 +169,40 @@ var outboxTests = []test{
 			t.Errorf("CompleteOutbox(unknown) = %v, want ErrNotFound", err)
 		}
 	}},
+	{"CompleteManyMarksEachSentInOneCall", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		// More than one statement's worth of ids in a backend that splits them.
+		var ids []string
+		for i := range 520 {
+			id := fmt.Sprintf("m%03d", i)
+			queue(t, st, newMessage(id, t0))
+			ids = append(ids, id)
+		}
+		if got := claim(t, st, t0, lease, 1000); len(got) != len(ids) {
+			t.Fatalf("claimed %d, want %d", len(got), len(ids))
+		}
+		done := append([]string{"nope"}, ids[:510]...) // an unknown id is skipped
+		if err := st.CompleteOutboxMany(ctx(t), done, t0.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"m000", "m499", "m500", "m509"} {
+			got := message(t, st, id)
+			if got.Status != store.OutboxSent || got.Payload != nil {
+				t.Errorf("%s: status %q, payload %q; want sent and no payload", id, got.Status, got.Payload)
+			}
+			checkTime(t, id+" SentAt", got.SentAt, t0.Add(time.Second))
+		}
+		if got := message(t, st, "m510"); got.Status != store.OutboxPending || got.Payload == nil {
+			t.Errorf("m510 (not completed): status %q, payload %q; want pending with its payload", got.Status, got.Payload)
+		}
+		// Only the ten left go out again after the lease.
+		if got := claim(t, st, t0.Add(lease), lease, 1000); len(got) != 10 || got[0] != "m510" {
+			t.Errorf("after the lease, claimed %v; want m510…m519", got)
+		}
+		if err := st.CompleteOutboxMany(ctx(t), nil, t0); err != nil {
+			t.Errorf("CompleteOutboxMany(none) = %v", err)
+		}
+	}},
 	{"RetrySchedulesTheNextAttempt", func(t *testing.T, s *suite) {
 		st := s.open(t)
 		queue(t, st, newMessage("m1", t0))

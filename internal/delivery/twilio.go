@@ -1,4 +1,4 @@
-package sms
+package delivery
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // Basic with the account SID and auth token.
 type twilioSender struct {
 	opts tenant.ConnectionOptions
-	cfg  Config
+	cfg  SMSConfig
 }
 
 // twilioError is the body of a Twilio error answer, e.g.
@@ -32,7 +32,7 @@ type twilioError struct {
 // maxProviderBody bounds what we read of a provider's answer.
 const maxProviderBody = 64 << 10
 
-func (s *twilioSender) SendSMS(ctx context.Context, m Message) error {
+func (s *twilioSender) SendSMS(ctx context.Context, m SMS) error {
 	form := url.Values{}
 	form.Set("To", m.To)
 	form.Set("Body", m.Body)
@@ -42,7 +42,7 @@ func (s *twilioSender) SendSMS(ctx context.Context, m Message) error {
 	// messaging_service_sid; so the service, when set, goes alone.
 	if s.opts.MessagingServiceSID != "" {
 		form.Set("MessagingServiceSid", s.opts.MessagingServiceSID)
-	} else if from := sender(m, s.opts); from != "" {
+	} else if from := smsFrom(m, s.opts); from != "" {
 		form.Set("From", from) // as given: alphanumeric sender IDs and short codes exist
 	}
 
@@ -53,7 +53,7 @@ func (s *twilioSender) SendSMS(ctx context.Context, m Message) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(callCtx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return fmt.Errorf("sms: twilio: %w", cause(err))
+		return fmt.Errorf("delivery: sms: twilio: %w", cause(err))
 	}
 	req.SetBasicAuth(s.opts.TwilioSID, s.opts.TwilioToken)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -62,7 +62,7 @@ func (s *twilioSender) SendSMS(ctx context.Context, m Message) error {
 	resp, err := s.cfg.HTTPClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil { // our caller gave up; not Twilio's doing
-			return fmt.Errorf("sms: twilio: %w", ctx.Err())
+			return fmt.Errorf("delivery: sms: twilio: %w", ctx.Err())
 		}
 		return providerError(cause(err), "Could not reach Twilio: %s", shortReason(err))
 	}

@@ -1,4 +1,4 @@
-package sms
+package delivery
 
 import (
 	"bytes"
@@ -32,35 +32,35 @@ func TestNewSender_PicksProviderFromOptionsAsAuth0SpellsThem(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got string
-			switch s := NewSender(tt.opts, Config{}).(type) {
+			switch s := NewSMSSender(tt.opts, SMSConfig{}).(type) {
 			case *gatewaySender:
 				got = "gateway"
 			case *twilioSender:
 				got = "twilio"
 			case LogSender:
 				got = "log"
-			case misconfigured:
+			case failing:
 				got = "misconfigured"
-				err := s.SendSMS(context.Background(), Message{To: "+16502530000", Body: "x"})
-				var e *Error
+				err := s.SendSMS(context.Background(), SMS{To: "+16502530000", Body: "x"})
+				var e *ProviderError
 				if err == nil || errors.As(err, &e) {
 					t.Fatalf("misconfigured sender: error = %v, want a plain configuration error", err)
 				}
 			default:
-				t.Fatalf("NewSender = %T", s)
+				t.Fatalf("NewSMSSender = %T", s)
 			}
 			if got != tt.want {
-				t.Fatalf("NewSender picked %s, want %s", got, tt.want)
+				t.Fatalf("NewSMSSender picked %s, want %s", got, tt.want)
 			}
 		})
 	}
 }
 
-func TestLogSender_LogsOneLabelledWarningWithTheMessage(t *testing.T) {
+func TestLogSender_LogsAnSMSAsOneLabelledWarning(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s := NewSender(tenant.ConnectionOptions{From: "Acme"}, Config{Logger: logger})
-	err := s.SendSMS(context.Background(), Message{To: "+16502530000", Body: "Your verification code is: 123456"})
+	s := NewSMSSender(tenant.ConnectionOptions{From: "Acme"}, SMSConfig{Logger: logger})
+	err := s.SendSMS(context.Background(), SMS{To: "+16502530000", Body: "Your verification code is: 123456"})
 	if err != nil {
 		t.Fatalf("SendSMS: %v", err)
 	}

@@ -1,14 +1,12 @@
-package sms
+package delivery
 
 import (
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/osteele/liquid"
-	"github.com/osteele/liquid/render"
 
 	"github.com/sesame-id/sesame/internal/tenant"
 )
@@ -19,24 +17,24 @@ const (
 	SyntaxLiquid = "liquid"
 )
 
-// Default templates, used when options.template is empty. The text is the
-// one Auth0 puts in a new sms connection.
+// Default SMS templates, used when options.template is empty. The text is
+// the one Auth0 puts in a new sms connection.
 const (
-	DefaultTemplate       = "Your verification code is: @@password@@"
-	DefaultLiquidTemplate = "Your verification code is: {{ password }}"
+	DefaultSMSTemplate       = "Your verification code is: @@password@@"
+	DefaultSMSLiquidTemplate = "Your verification code is: {{ password }}"
 )
 
-// Vars are the values an SMS template can use. Their template names are
+// SMSVars are the values an SMS template can use. Their template names are
 // Auth0's: password and code (the one-time code), application.name,
 // phone_number, request_language.
-type Vars struct {
+type SMSVars struct {
 	Code            string
 	ApplicationName string
 	PhoneNumber     string // the recipient, E.164
 	RequestLanguage string // x-request-language, else Accept-Language; may be empty
 }
 
-// Render renders the message body of an sms connection for v: the
+// RenderSMS renders the message body of an sms connection for v: the
 // connection's template (or the default) in its syntax, with white space
 // trimmed at both ends (Liquid's {% if %} blocks leave plenty).
 //
@@ -48,7 +46,7 @@ type Vars struct {
 //
 // A template that does not parse, or renders to nothing, is an error: the
 // user would receive no code.
-func Render(opts tenant.ConnectionOptions, v Vars) (string, error) {
+func RenderSMS(opts tenant.ConnectionOptions, v SMSVars) (string, error) {
 	syntax := opts.Syntax
 	if syntax == "" {
 		syntax = SyntaxMacros
@@ -61,23 +59,23 @@ func Render(opts tenant.ConnectionOptions, v Vars) (string, error) {
 	switch syntax {
 	case SyntaxMacros:
 		if strings.TrimSpace(src) == "" {
-			src = DefaultTemplate
+			src = DefaultSMSTemplate
 		}
 		out = renderMacros(src, v)
 	case SyntaxLiquid:
 		if strings.TrimSpace(src) == "" {
-			src = DefaultLiquidTemplate
+			src = DefaultSMSLiquidTemplate
 		}
-		out, err = defaultLiquid().render(src, v)
+		out, err = renderSMSLiquid(src, v)
 		if err != nil {
 			return "", err
 		}
 	default:
-		return "", fmt.Errorf("sms: unknown template syntax %q (want %q or %q)", syntax, SyntaxMacros, SyntaxLiquid)
+		return "", fmt.Errorf("delivery: sms: unknown template syntax %q (want %q or %q)", syntax, SyntaxMacros, SyntaxLiquid)
 	}
 	out = strings.TrimSpace(out)
 	if out == "" {
-		return "", errors.New("sms: the template renders an empty message")
+		return "", errors.New("delivery: sms: the template renders an empty message")
 	}
 	return out, nil
 }
@@ -86,7 +84,7 @@ var macroRe = regexp.MustCompile(`@@[ \t]*([A-Za-z_.]+)[ \t]*@@`)
 
 // renderMacros substitutes in one pass, so a value that itself holds
 // @@...@@ (an application name, say) is never expanded again.
-func renderMacros(src string, v Vars) string {
+func renderMacros(src string, v SMSVars) string {
 	return macroRe.ReplaceAllStringFunc(src, func(m string) string {
 		switch macroRe.FindStringSubmatch(m)[1] {
 		case "password", "code":
@@ -102,68 +100,21 @@ func renderMacros(src string, v Vars) string {
 	})
 }
 
-// liquidRenderer parses every distinct template once and keeps it (bounded),
-// like delivery's email renderer, whose engine is not exported.
-type liquidRenderer struct {
-	engine *liquid.Engine
-
-	mu    sync.Mutex // guards cache and parsing
-	cache map[string]*liquid.Template
-}
-
-const maxCachedTemplates = 256
-
-var defaultLiquid = sync.OnceValue(func() *liquidRenderer {
-	e := liquid.NewEngine()
-	// Templates come from the tenant configuration; {% include %} would let
-	// them read files from the server's disk.
-	e.RegisterTag("include", func(render.Context) (string, error) {
-		return "", errors.New("the include tag is not supported")
-	})
-	return &liquidRenderer{engine: e, cache: make(map[string]*liquid.Template)}
-})
-
-func (r *liquidRenderer) template(src string) (*liquid.Template, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if t, ok := r.cache[src]; ok {
-		return t, nil
-	}
-	t, err := r.engine.ParseString(src)
-	if err != nil {
-		return nil, err
-	}
-	if len(r.cache) >= maxCachedTemplates {
-		clear(r.cache)
-	}
-	r.cache[src] = t
-	return t, nil
-}
-
-func (r *liquidRenderer) render(src string, v Vars) (out string, err error) {
-	t, perr := r.template(src)
-	if perr != nil {
-		return "", fmt.Errorf("sms: template: %w", perr)
-	}
-	// Liquid's renderer does not recover from panics in filters.
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = "", fmt.Errorf("sms: template: panic while rendering: %v", p)
-		}
-	}()
+// renderSMSLiquid renders a liquid SMS template with Auth0's names.
+func renderSMSLiquid(src string, v SMSVars) (string, error) {
 	var lang any // nil, as Auth0 has it, when no language was asked for
 	if v.RequestLanguage != "" {
 		lang = v.RequestLanguage
 	}
-	s, rerr := t.RenderString(liquid.Bindings{
+	out, err := liquidRenderer().execute(src, liquid.Bindings{
 		"password":         v.Code,
 		"code":             v.Code,
 		"application":      map[string]any{"name": v.ApplicationName},
 		"phone_number":     v.PhoneNumber,
 		"request_language": lang,
 	})
-	if rerr != nil {
-		return "", fmt.Errorf("sms: template: %w", rerr)
+	if err != nil {
+		return "", fmt.Errorf("delivery: sms template: %w", err)
 	}
-	return s, nil
+	return out, nil
 }

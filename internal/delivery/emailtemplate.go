@@ -1,20 +1,13 @@
-// Package delivery sends the messages that passwordless transactions queue in
-// the store's outbox: it renders Auth0-compatible Liquid email templates,
-// seals payloads so that codes never rest in clear, and runs the worker that
-// hands messages to an SMTP server (or, in development, to the log).
 package delivery
 
 import (
-	"errors"
 	"fmt"
 	"html"
 	"net/mail"
 	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/osteele/liquid"
-	"github.com/osteele/liquid/render"
 
 	"github.com/sesame-id/sesame/internal/tenant"
 )
@@ -59,71 +52,20 @@ const (
 // RenderEmail renders the passwordless email of conn for v. provider may be
 // nil. A broken custom template is reported as an error, never a panic.
 func RenderEmail(conn *tenant.Connection, provider *tenant.EmailProvider, v EmailVars) (Email, error) {
-	return defaultRenderer().render(conn, provider, v)
+	return renderEmail(conn, provider, v)
 }
 
-// renderer parses every distinct template source once and keeps it.
-// Rendering a parsed liquid.Template is safe from several goroutines.
-type renderer struct {
-	engine *liquid.Engine
-
-	mu    sync.Mutex // guards cache and engine parsing
-	cache map[string]*liquid.Template
-}
-
-// maxCachedTemplates bounds the cache; a tenant reload that changes
-// templates over and over must not grow memory without end.
-const maxCachedTemplates = 256
-
-var defaultRenderer = sync.OnceValue(newRenderer)
-
-func newRenderer() *renderer {
-	e := liquid.NewEngine()
-	// Templates come from the tenant configuration; {% include %} would let
-	// them read files from the server's disk.
-	e.RegisterTag("include", func(render.Context) (string, error) {
-		return "", errors.New("the include tag is not supported")
-	})
-	return &renderer{engine: e, cache: make(map[string]*liquid.Template)}
-}
-
-func (r *renderer) template(src string) (*liquid.Template, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if t, ok := r.cache[src]; ok {
-		return t, nil
-	}
-	t, serr := r.engine.ParseString(src)
-	if serr != nil {
-		return nil, serr
-	}
-	if len(r.cache) >= maxCachedTemplates {
-		clear(r.cache)
-	}
-	r.cache[src] = t
-	return t, nil
-}
-
-// execute renders src with b. Liquid's renderer does not recover from
-// panics in filters, so we do.
-func (r *renderer) execute(what, src string, b liquid.Bindings) (out string, err error) {
-	t, err := r.template(src)
+// emailTemplate renders one part (what: from, subject, body, text) of an
+// email.
+func emailTemplate(what, src string, b liquid.Bindings) (string, error) {
+	out, err := liquidRenderer().execute(src, b)
 	if err != nil {
 		return "", fmt.Errorf("delivery: email %s template: %w", what, err)
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = "", fmt.Errorf("delivery: email %s template: panic while rendering: %v", what, p)
-		}
-	}()
-	s, serr := t.RenderString(b)
-	if serr != nil {
-		return "", fmt.Errorf("delivery: email %s template: %w", what, serr)
-	}
-	return s, nil
+	return out, nil
 }
 
-func (r *renderer) render(conn *tenant.Connection, provider *tenant.EmailProvider, v EmailVars) (Email, error) {
+func renderEmail(conn *tenant.Connection, provider *tenant.EmailProvider, v EmailVars) (Email, error) {
 	var custom tenant.EmailTemplate
 	if conn != nil && conn.Options.Email != nil {
 		custom = *conn.Options.Email
@@ -161,14 +103,14 @@ func (r *renderer) render(conn *tenant.Connection, provider *tenant.EmailProvide
 	}
 
 	var e Email
-	from, err := r.execute("from", fromSrc, b)
+	from, err := emailTemplate("from", fromSrc, b)
 	if err != nil {
 		return Email{}, err
 	}
 	if e.From, err = normalizeFrom(from); err != nil {
 		return Email{}, err
 	}
-	subject, err := r.execute("subject", subjectSrc, b)
+	subject, err := emailTemplate("subject", subjectSrc, b)
 	if err != nil {
 		return Email{}, err
 	}
@@ -176,15 +118,15 @@ func (r *renderer) render(conn *tenant.Connection, provider *tenant.EmailProvide
 	e.To = v.Email
 
 	if custom.Body == "" {
-		if e.HTML, err = r.execute("body", defaultHTMLTemplate, b); err != nil {
+		if e.HTML, err = emailTemplate("body", defaultHTMLTemplate, b); err != nil {
 			return Email{}, err
 		}
-		if e.Text, err = r.execute("text", defaultTextTemplate, b); err != nil {
+		if e.Text, err = emailTemplate("text", defaultTextTemplate, b); err != nil {
 			return Email{}, err
 		}
 		e.Text = tidyText(e.Text)
 	} else {
-		if e.HTML, err = r.execute("body", custom.Body, b); err != nil {
+		if e.HTML, err = emailTemplate("body", custom.Body, b); err != nil {
 			return Email{}, err
 		}
 		e.Text = HTMLToText(e.HTML)

@@ -1,4 +1,4 @@
-package sms
+package delivery
 
 import (
 	"bytes"
@@ -167,14 +167,14 @@ func withAuth(opts tenant.ConnectionOptions, secret string, b64 bool) tenant.Con
 	return opts
 }
 
-var testMessage = Message{
+var testMessage = SMS{
 	To: "+16502530000", Body: "Your verification code is: 123456",
 	IP: "203.0.113.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Test/1.0",
 }
 
 func TestGateway_PostsAuth0BodyWithoutAuthentication(t *testing.T) {
 	gw := newFakeGateway(t, nil)
-	if err := NewSender(gatewayOptions(gw.URL), Config{}).SendSMS(context.Background(), testMessage); err != nil {
+	if err := NewSMSSender(gatewayOptions(gw.URL), SMSConfig{}).SendSMS(context.Background(), testMessage); err != nil {
 		t.Fatalf("SendSMS: %v", err)
 	}
 	calls := gw.calls()
@@ -193,7 +193,7 @@ func TestGateway_SignsJWTWithPlainSecretAndForwardsRequestInfo(t *testing.T) {
 	opts := withAuth(gatewayOptions(gw.URL), secret, false)
 	opts.ForwardReqInfo = true
 	now := time.Unix(1_700_000_000, 0)
-	s := &gatewaySender{opts: opts, cfg: Config{}.withDefaults(), now: func() time.Time { return now }}
+	s := &gatewaySender{opts: opts, cfg: SMSConfig{}.withDefaults(), now: func() time.Time { return now }}
 	if err := s.SendSMS(context.Background(), testMessage); err != nil {
 		t.Fatalf("SendSMS: %v", err)
 	}
@@ -223,7 +223,7 @@ func TestGateway_Base64SecretIsDecodedBeforeSigning(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			gw := newFakeGateway(t, key)
-			err := NewSender(withAuth(gatewayOptions(gw.URL), encoded, true), Config{}).SendSMS(context.Background(), testMessage)
+			err := NewSMSSender(withAuth(gatewayOptions(gw.URL), encoded, true), SMSConfig{}).SendSMS(context.Background(), testMessage)
 			if err != nil {
 				t.Fatalf("SendSMS: %v", err)
 			}
@@ -247,7 +247,7 @@ func TestGateway_Base64SecretIsDecodedBeforeSigning(t *testing.T) {
 func TestGateway_AnySuccessStatusIsAccepted(t *testing.T) {
 	gw := newFakeGateway(t, nil)
 	gw.status = http.StatusAccepted
-	if err := NewSender(gatewayOptions(gw.URL), Config{}).SendSMS(context.Background(), testMessage); err != nil {
+	if err := NewSMSSender(gatewayOptions(gw.URL), SMSConfig{}).SendSMS(context.Background(), testMessage); err != nil {
 		t.Fatalf("SendSMS with a 202 answer: %v", err)
 	}
 }
@@ -277,7 +277,7 @@ func TestGateway_Errors(t *testing.T) {
 			if tt.secret != "" {
 				opts = withAuth(opts, tt.secret, false)
 			}
-			err := NewSender(opts, Config{}).SendSMS(context.Background(), testMessage)
+			err := NewSMSSender(opts, SMSConfig{}).SendSMS(context.Background(), testMessage)
 			wantProviderError(t, err, tt.wantDesc)
 		})
 	}
@@ -287,7 +287,7 @@ func TestGateway_NoAnswerWithinTimeoutIsETIMEDOUT(t *testing.T) {
 	gw := newFakeGateway(t, nil)
 	gw.delay = 10 * time.Second
 	start := time.Now()
-	err := NewSender(gatewayOptions(gw.URL), Config{GatewayTimeout: 200 * time.Millisecond}).
+	err := NewSMSSender(gatewayOptions(gw.URL), SMSConfig{GatewayTimeout: 200 * time.Millisecond}).
 		SendSMS(context.Background(), testMessage)
 	wantProviderError(t, err, "Timeout while calling the SMS gateway: ETIMEDOUT")
 	if elapsed := time.Since(start); elapsed > 3*time.Second {
@@ -296,7 +296,7 @@ func TestGateway_NoAnswerWithinTimeoutIsETIMEDOUT(t *testing.T) {
 }
 
 func TestGateway_UnreachableIsUnexpectedResponse(t *testing.T) {
-	err := NewSender(gatewayOptions("http://"+closedAddr(t)+"/sms"), Config{}).SendSMS(context.Background(), testMessage)
+	err := NewSMSSender(gatewayOptions("http://"+closedAddr(t)+"/sms"), SMSConfig{}).SendSMS(context.Background(), testMessage)
 	wantProviderError(t, err, "Unexpected response while calling the SMS gateway: ECONNREFUSED")
 }
 
@@ -305,8 +305,8 @@ func TestGateway_CallerCancellationIsNotAProviderError(t *testing.T) {
 	gw.delay = 10 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	err := NewSender(gatewayOptions(gw.URL), Config{}).SendSMS(ctx, testMessage)
-	var e *Error
+	err := NewSMSSender(gatewayOptions(gw.URL), SMSConfig{}).SendSMS(ctx, testMessage)
+	var e *ProviderError
 	if err == nil || errors.As(err, &e) {
 		t.Fatalf("error = %v, want our own (non-provider) error", err)
 	}
@@ -325,8 +325,8 @@ func TestGateway_MisconfigurationIsOurErrorAndSendsNothing(t *testing.T) {
 		"empty secret":       withAuth(gatewayOptions(gw.URL), "", false),
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := NewSender(opts, Config{}).SendSMS(context.Background(), testMessage)
-			var e *Error
+			err := NewSMSSender(opts, SMSConfig{}).SendSMS(context.Background(), testMessage)
+			var e *ProviderError
 			if err == nil || errors.As(err, &e) {
 				t.Fatalf("error = %v, want a configuration error", err)
 			}

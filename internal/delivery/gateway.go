@@ -1,4 +1,4 @@
-package sms
+package delivery
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ import (
 // "user-agent"}; optionally an HS256 bearer JWT. Only the status matters.
 type gatewaySender struct {
 	opts tenant.ConnectionOptions
-	cfg  Config
+	cfg  SMSConfig
 	now  func() time.Time // nil: time.Now; tests pin it
 }
 
@@ -46,25 +46,25 @@ type gatewayReqInfo struct {
 // and the gateway.
 const GatewayTokenLifetime = 5 * time.Minute
 
-func (s *gatewaySender) SendSMS(ctx context.Context, m Message) error {
+func (s *gatewaySender) SendSMS(ctx context.Context, m SMS) error {
 	u, err := url.Parse(s.opts.GatewayURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errors.New("sms: gateway_url must be an absolute http or https URL")
+		return errors.New("delivery: sms: gateway_url must be an absolute http or https URL")
 	}
-	payload := gatewayRequest{Recipient: m.To, Body: m.Body, Sender: sender(m, s.opts)}
+	payload := gatewayRequest{Recipient: m.To, Body: m.Body, Sender: smsFrom(m, s.opts)}
 	if s.opts.ForwardReqInfo {
 		payload.Req = &gatewayReqInfo{IP: m.IP, UserAgent: m.UserAgent}
 	}
 	body, err := json.Marshal(payload)
 	if err != nil {
-		return fmt.Errorf("sms: gateway: %w", err)
+		return fmt.Errorf("delivery: sms: gateway: %w", err)
 	}
 
 	callCtx, cancel := context.WithTimeout(ctx, s.cfg.GatewayTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(callCtx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("sms: gateway: %w", cause(err))
+		return fmt.Errorf("delivery: sms: gateway: %w", cause(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if ga := s.opts.GatewayAuthentication; ga != nil {
@@ -82,7 +82,7 @@ func (s *gatewaySender) SendSMS(ctx context.Context, m Message) error {
 	resp, err := s.cfg.HTTPClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil { // our caller gave up; not the gateway's doing
-			return fmt.Errorf("sms: gateway: %w", ctx.Err())
+			return fmt.Errorf("delivery: sms: gateway: %w", ctx.Err())
 		}
 		if isTimeout(err) {
 			// Auth0's text is "Timeout while calling the SMS gateway: <code>",
@@ -127,7 +127,7 @@ func gatewayToken(ga *tenant.GatewayAuthentication, now time.Time) (string, erro
 		Exp int64  `json:"exp"`
 	}{ga.Subject, ga.Audience, now.Unix(), now.Add(GatewayTokenLifetime).Unix()})
 	if err != nil {
-		return "", fmt.Errorf("sms: gateway token: %w", err)
+		return "", fmt.Errorf("delivery: sms: gateway token: %w", err)
 	}
 	enc := base64.RawURLEncoding
 	signingInput := enc.EncodeToString(header) + "." + enc.EncodeToString(claims)
@@ -142,7 +142,7 @@ func gatewayToken(ga *tenant.GatewayAuthentication, now time.Time) (string, erro
 // produced with `openssl rand -base64`.
 func gatewaySecret(ga *tenant.GatewayAuthentication) ([]byte, error) {
 	if ga.Secret == "" {
-		return nil, errors.New("sms: gateway_authentication.secret is empty")
+		return nil, errors.New("delivery: sms: gateway_authentication.secret is empty")
 	}
 	if !ga.SecretBase64Encoded {
 		return []byte(ga.Secret), nil
@@ -153,7 +153,7 @@ func gatewaySecret(ga *tenant.GatewayAuthentication) ([]byte, error) {
 	}
 	key, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(key) == 0 {
-		return nil, errors.New("sms: gateway_authentication.secret is not valid base64 although secret_base64_encoded is true")
+		return nil, errors.New("delivery: sms: gateway_authentication.secret is not valid base64 although secret_base64_encoded is true")
 	}
 	return key, nil
 }

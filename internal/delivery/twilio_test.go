@@ -1,4 +1,4 @@
-package sms
+package delivery
 
 import (
 	"context"
@@ -30,12 +30,12 @@ func twilioOptions(from string) tenant.ConnectionOptions {
 // that it does not leak the Twilio token.
 func wantProviderError(t *testing.T, err error, desc string) {
 	t.Helper()
-	var e *Error
+	var e *ProviderError
 	if !errors.As(err, &e) {
-		t.Fatalf("error = %v (%T), want *Error", err, err)
+		t.Fatalf("error = %v (%T), want *ProviderError", err, err)
 	}
-	if e.Code != "sms_provider_error" || e.Description != desc {
-		t.Fatalf("error = {%q, %q}, want {sms_provider_error, %q}", e.Code, e.Description, desc)
+	if e.Description != desc || !strings.HasPrefix(e.Error(), "sms_provider_error: ") {
+		t.Fatalf("error = %q, want sms_provider_error with %q", e.Error(), desc)
 	}
 	if strings.Contains(err.Error(), testTwilioToken) {
 		t.Fatalf("error text contains the Twilio token: %v", err)
@@ -44,8 +44,8 @@ func wantProviderError(t *testing.T, err error, desc string) {
 
 func TestTwilio_SendsFormWithBasicAuthAndAcceptsQueuedMessage(t *testing.T) {
 	tw := newFakeTwilio(t)
-	s := NewSender(twilioOptions("+16502530001"), Config{TwilioAPIURL: tw.URL})
-	err := s.SendSMS(context.Background(), Message{To: "+442071838750", Body: "Your verification code is: 123456"})
+	s := NewSMSSender(twilioOptions("+16502530001"), SMSConfig{TwilioAPIURL: tw.URL})
+	err := s.SendSMS(context.Background(), SMS{To: "+442071838750", Body: "Your verification code is: 123456"})
 	if err != nil {
 		t.Fatalf("SendSMS: %v", err)
 	}
@@ -61,8 +61,8 @@ func TestTwilio_SendsFormWithBasicAuthAndAcceptsQueuedMessage(t *testing.T) {
 
 func TestTwilio_PassesAlphanumericSenderAsGiven(t *testing.T) {
 	tw := newFakeTwilio(t)
-	s := NewSender(twilioOptions("Acme Inc"), Config{TwilioAPIURL: tw.URL + "/"}) // a trailing slash is fine too
-	if err := s.SendSMS(context.Background(), Message{To: "+4930901820", Body: "code 1"}); err != nil {
+	s := NewSMSSender(twilioOptions("Acme Inc"), SMSConfig{TwilioAPIURL: tw.URL + "/"}) // a trailing slash is fine too
+	if err := s.SendSMS(context.Background(), SMS{To: "+4930901820", Body: "code 1"}); err != nil {
 		t.Fatalf("SendSMS: %v", err)
 	}
 	if got := tw.Messages()[0].Get("From"); got != "Acme Inc" {
@@ -74,7 +74,7 @@ func TestTwilio_MessagingServiceSidIsSentInsteadOfFrom(t *testing.T) {
 	tw := newFakeTwilio(t)
 	opts := twilioOptions("+16502530001")
 	opts.MessagingServiceSID = "MG9752274e9e519418a7406176694466fa"
-	if err := NewSender(opts, Config{TwilioAPIURL: tw.URL}).SendSMS(context.Background(), Message{To: "+16502530000", Body: "x"}); err != nil {
+	if err := NewSMSSender(opts, SMSConfig{TwilioAPIURL: tw.URL}).SendSMS(context.Background(), SMS{To: "+16502530000", Body: "x"}); err != nil {
 		t.Fatalf("SendSMS: %v", err)
 	}
 	form := tw.Messages()[0]
@@ -91,8 +91,8 @@ func TestTwilio_ErrorBecomesProviderErrorWithItsCode(t *testing.T) {
 	tw.Respond(func(w http.ResponseWriter, _ url.Values) {
 		smstest.WriteError(w, http.StatusBadRequest, 21211, "Invalid 'To' Phone Number")
 	})
-	err := NewSender(twilioOptions("+16502530001"), Config{TwilioAPIURL: tw.URL}).
-		SendSMS(context.Background(), Message{To: "+16502530000", Body: "x"})
+	err := NewSMSSender(twilioOptions("+16502530001"), SMSConfig{TwilioAPIURL: tw.URL}).
+		SendSMS(context.Background(), SMS{To: "+16502530000", Body: "x"})
 	wantProviderError(t, err, "Invalid 'To' Phone Number (Code: 21211)")
 }
 
@@ -100,7 +100,7 @@ func TestTwilio_WrongTokenIsTwiliosAuthenticateError(t *testing.T) {
 	tw := newFakeTwilio(t)
 	opts := twilioOptions("+16502530001")
 	opts.TwilioToken = "wrong-token"
-	err := NewSender(opts, Config{TwilioAPIURL: tw.URL}).SendSMS(context.Background(), Message{To: "+16502530000", Body: "x"})
+	err := NewSMSSender(opts, SMSConfig{TwilioAPIURL: tw.URL}).SendSMS(context.Background(), SMS{To: "+16502530000", Body: "x"})
 	wantProviderError(t, err, "Authenticate (Code: 20003)")
 	if strings.Contains(err.Error(), "wrong-token") {
 		t.Fatalf("error text contains the token: %v", err)
@@ -109,7 +109,7 @@ func TestTwilio_WrongTokenIsTwiliosAuthenticateError(t *testing.T) {
 
 func TestTwilio_MissingSenderIsTwiliosError(t *testing.T) {
 	tw := newFakeTwilio(t)
-	err := NewSender(twilioOptions(""), Config{TwilioAPIURL: tw.URL}).SendSMS(context.Background(), Message{To: "+16502530000", Body: "x"})
+	err := NewSMSSender(twilioOptions(""), SMSConfig{TwilioAPIURL: tw.URL}).SendSMS(context.Background(), SMS{To: "+16502530000", Body: "x"})
 	wantProviderError(t, err, "A 'From' or 'MessagingServiceSid' parameter is required to send a message (Code: 21603)")
 }
 
@@ -120,14 +120,14 @@ func TestTwilio_HTMLServerErrorIsUnexpectedResponse(t *testing.T) {
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = w.Write([]byte("<html><body><h1>500 Internal Server Error</h1></body></html>"))
 	})
-	err := NewSender(twilioOptions("+16502530001"), Config{TwilioAPIURL: tw.URL}).
-		SendSMS(context.Background(), Message{To: "+16502530000", Body: "x"})
+	err := NewSMSSender(twilioOptions("+16502530001"), SMSConfig{TwilioAPIURL: tw.URL}).
+		SendSMS(context.Background(), SMS{To: "+16502530000", Body: "x"})
 	wantProviderError(t, err, "Unexpected response from Twilio: 500")
 }
 
 func TestTwilio_UnreachableHostIsProviderError(t *testing.T) {
-	err := NewSender(twilioOptions("+16502530001"), Config{TwilioAPIURL: "http://" + closedAddr(t)}).
-		SendSMS(context.Background(), Message{To: "+16502530000", Body: "x"})
+	err := NewSMSSender(twilioOptions("+16502530001"), SMSConfig{TwilioAPIURL: "http://" + closedAddr(t)}).
+		SendSMS(context.Background(), SMS{To: "+16502530000", Body: "x"})
 	wantProviderError(t, err, "Could not reach Twilio: ECONNREFUSED")
 	if errors.Unwrap(err) == nil {
 		t.Fatal("the network error is not kept for the logs")
