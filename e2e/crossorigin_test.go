@@ -446,7 +446,15 @@ func TestCrossOrigin_TicketWithoutItsVerifierIsSpentAndRefused(t *testing.T) {
 		verifier func(coTicket) string
 	}{
 		{"another browser", coClientID, func(coTicket) string { return "" }},
-		{"a made-up verifier", coClientID, func(tk coTicket) string { return tk.Verifier[:len(tk.Verifier)-1] + "A" }},
+		{"a made-up verifier", coClientID, func(tk coTicket) string {
+			// The last character changed (to one it is not: "A" when it
+			// is anything else, "B" when it is "A").
+			last := "A"
+			if strings.HasSuffix(tk.Verifier, "A") {
+				last = "B"
+			}
+			return tk.Verifier[:len(tk.Verifier)-1] + last
+		}},
 		{"another client", spaClientID, func(tk coTicket) string { return tk.Verifier }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
