@@ -4,6 +4,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/store"
 )
 
 // Request decoding on the two hot endpoints.
@@ -32,5 +35,21 @@ func BenchmarkReadTokenParams(b *testing.B) {
 		if _, err := readParams(r); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestRetryAfterOf_OneTokensShare(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	takes := []store.Take{{Limit: store.Limit{Burst: 50, Per: time.Hour}}, {Limit: store.Limit{Burst: 5, Per: 15 * time.Minute}}}
+	bs := []store.Bucket{{Allowed: true, Reset: now.Add(time.Hour)}, {Allowed: false, Reset: now.Add(15 * time.Minute)}}
+	if got := retryAfterOf(takes, bs, now); got != 3*time.Minute {
+		t.Errorf("retryAfterOf = %v, want one token's share of 15 minutes for 5: 3m", got)
+	}
+	bs[1].Reset = now.Add(time.Minute)
+	if got := retryAfterOf(takes, bs, now); got != time.Minute {
+		t.Errorf("retryAfterOf = %v, want the reset when it comes first", got)
+	}
+	if got := retryAfterOf(takes, []store.Bucket{{Allowed: true}}, now); got != 0 {
+		t.Errorf("nothing refused: %v", got)
 	}
 }

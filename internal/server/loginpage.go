@@ -300,13 +300,13 @@ func (s *Server) loginSend(w http.ResponseWriter, r *http.Request, st *loginStat
 	conn, client := st.conn, st.client
 	ip := s.callerIP(r)
 	startIP := store.Take{Key: ratelimit.StartIPKey(ip), Limit: s.limits().StartPerIP}
-	refuse := func(bs []store.Bucket) rateLimited {
+	refuse := func(takes []store.Take, bs []store.Bucket) rateLimited {
 		return func(w http.ResponseWriter) {
-			s.showLogin(w, st, http.StatusTooManyRequests, login.RateLimited, retryAfterOf(bs, s.Now()), raw)
+			s.showLogin(w, st, http.StatusTooManyRequests, login.RateLimited, retryAfterOf(takes, bs, s.Now()), raw)
 		}
 	}
 	problem := func(p login.Problem) {
-		if s.allow(w, r, startIP.Key, startIP.Limit, ip, client.ClientID, refuse(nil)) {
+		if s.allow(w, r, startIP.Key, startIP.Limit, ip, client.ClientID, refuse(nil, nil)) {
 			s.showLogin(w, st, http.StatusBadRequest, p, 0, raw)
 		}
 	}
@@ -351,7 +351,7 @@ func (s *Server) loginSend(w http.ResponseWriter, r *http.Request, st *loginStat
 	}
 	req.Takes = takes
 	res, err := s.Passwordless.Start(r.Context(), req)
-	if !s.taken(w, r, takes, res.Buckets, err, ip, client.ClientID, refuse(res.Buckets)) {
+	if !s.taken(w, r, takes, res.Buckets, err, ip, client.ClientID, refuse(takes, res.Buckets)) {
 		return
 	}
 	if err != nil {
@@ -400,7 +400,7 @@ func (s *Server) handleLoginCode(w http.ResponseWriter, r *http.Request) {
 		IP: ip, Takes: limit.takes, Taken: limit.Taken,
 	})
 	refuse := func(w http.ResponseWriter) {
-		s.showLogin(w, st, http.StatusTooManyRequests, login.RateLimited, retryAfterOf(limit.buckets, s.Now()), "")
+		s.showLogin(w, st, http.StatusTooManyRequests, login.RateLimited, retryAfterOf(limit.takes, limit.buckets, s.Now()), "")
 	}
 	if !limit.done(w, r, err, client.ClientID, refuse) {
 		return
@@ -456,13 +456,20 @@ func codeProblem(err error) (login.Problem, int) {
 	return login.Generic, http.StatusBadRequest
 }
 
-// retryAfterOf is how long until the first empty bucket has a token again.
-func retryAfterOf(bs []store.Bucket, now time.Time) time.Duration {
-	for _, b := range bs {
-		if !b.Allowed {
-			if d := b.Reset.Sub(now); d > 0 {
-				return d.Round(time.Second)
-			}
+// retryAfterOf is about how long until the first empty bucket of takes
+// has a token again: one token's share of its refill (Reset is when the
+// bucket is full again, which may be much later).
+func retryAfterOf(takes []store.Take, bs []store.Bucket, now time.Time) time.Duration {
+	for i, b := range bs {
+		if b.Allowed || i >= len(takes) {
+			continue
+		}
+		d := b.Reset.Sub(now)
+		if l := takes[i].Limit; l.Burst > 0 {
+			d = min(d, l.Per/time.Duration(l.Burst))
+		}
+		if d > 0 {
+			return max(d.Round(time.Second), time.Second)
 		}
 	}
 	return 0
