@@ -10,3 +10,10 @@ func PreparedStatements(s *Store) int {
 	}
 	return n
 }
+
+// WriterCacheSize is the writer connection's PRAGMA cache_size.
+func WriterCacheSize(s *Store) (int, error) {
+	var n int
+	err := s.w.QueryRow("PRAGMA cache_size").Scan(&n)
+	return n, err
+}

@@ -66,6 +66,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// schema.)
 	wparams := cloneValues(params)
 	wparams.Add("_pragma", "journal_mode(WAL)")
+	// The writer walks the hot tables (codes, outbox, buckets) on every
+	// request: SQLite's default page cache (2 MB) let them fall out and
+	// read them back from the file, a fifth of the server's CPU under
+	// load (docs/BENCHMARKS.md). 16 MB, taken only as pages are touched.
+	wparams.Add("_pragma", "cache_size(-16384)")
 	wparams.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", path+"?"+wparams.Encode())
 	if err != nil {

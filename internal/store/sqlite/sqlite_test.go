@@ -226,3 +226,11 @@ func TestStatementsArePreparedOnceAndKept(t *testing.T) {
 		t.Errorf("running the same statements again prepared more: %d, then %d", after, again)
 	}
 }
+
+// The writer keeps the hot tables in a 16 MB page cache, not SQLite's 2 MB.
+func TestWriterPageCache(t *testing.T) {
+	st := openFile(t, filepath.Join(t.TempDir(), "sesame.db"))
+	if n, err := sqlite.WriterCacheSize(st); err != nil || n != -16384 {
+		t.Errorf("writer cache_size = %d, %v; want -16384 (16 MB)", n, err)
+	}
+}
