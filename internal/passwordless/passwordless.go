@@ -36,7 +36,6 @@ type Store interface {
 	GuessCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, g store.Guard) (store.Guessed, error)
 	TakeTokens(ctx context.Context, takes []store.Take, now time.Time) ([]store.Bucket, error)
 	UserByIdentifier(ctx context.Context, connection, identifier string) (store.User, error)
-	LoginUser(ctx context.Context, u store.User, allowSignup bool) (store.User, bool, error)
 }
 
 // Service runs passwordless transactions.
@@ -380,9 +379,6 @@ type VerifyRequest struct {
 func (s *Service) Verify(ctx context.Context, req VerifyRequest) (store.User, error) {
 	now := s.Now()
 	conn := req.Connection
-	if err := s.checkCode(ctx, req, now, true); err != nil {
-		return store.User{}, err
-	}
 	identifier, _ := Identifier(conn, req.Username)
 	userID, err := NewObjectID()
 	if err != nil {
@@ -408,36 +404,41 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (store.User, er
 		u.Email, u.EmailVerified = identifier, true
 		u.Nickname, u.Picture = nickname(identifier), Gravatar(identifier)
 	}
-	user, _, err := s.Store.LoginUser(ctx, u, !conn.Options.DisableSignup)
-	if errors.Is(err, store.ErrNotFound) {
+	// The login is recorded in the code check's own transaction: one
+	// commit for both.
+	res, err := s.guess(ctx, req, now, true, &u)
+	if err != nil {
+		return store.User{}, err
+	}
+	if res.SignupRefused {
 		return store.User{}, errorf(fault.Forbidden, CodeAccessDenied, DescSignupDisabled)
 	}
-	if err != nil {
-		return store.User{}, fmt.Errorf("log user in: %w", err)
-	}
-	return user, nil
+	return res.User, nil
 }
 
 // Check checks a code without consuming it (POST /passwordless/verify). A
 // wrong code uses up one of its tries, as at the token endpoint, so no
 // endpoint is a free guessing oracle.
 func (s *Service) Check(ctx context.Context, req VerifyRequest) error {
-	return s.checkCode(ctx, req, s.Now(), false)
+	_, err := s.guess(ctx, req, s.Now(), false, nil)
+	return err
 }
 
-// checkCode checks a code (consuming it when consume) and turns the store's
-// outcome into Auth0's errors. Under brute-force protection the store checks
-// the blocks, the code and the failure counts in one transaction.
-func (s *Service) checkCode(ctx context.Context, req VerifyRequest, now time.Time, consume bool) error {
+// guess checks a code (consuming it when consume; with login, logging that
+// user in on success, in the same transaction) and turns the store's outcome
+// into Auth0's errors. Under brute-force protection the store checks the
+// blocks, the code and the failure counts in one transaction.
+func (s *Service) guess(ctx context.Context, req VerifyRequest, now time.Time, consume bool, login *store.User) (store.Guessed, error) {
 	conn := req.Connection
 	wrong := errorf(fault.Denied, CodeInvalidGrant, wrongCodeDescription(conn))
 	otp := strings.TrimSpace(req.OTP)
 	identifier, ok := Identifier(conn, req.Username)
 	if !ok || otp == "" || len(otp) > 64 {
-		return wrong
+		return store.Guessed{}, wrong
 	}
 	mac := s.codeHMAC(conn.Name, identifier, req.Client.ClientID, otp)
-	g := store.Guard{Takes: req.Takes, IP: ratelimit.AddrKey(req.IP), Accept: req.Accept}
+	g := store.Guard{Takes: req.Takes, IP: ratelimit.AddrKey(req.IP), Accept: req.Accept,
+		Login: login, AllowSignup: !conn.Options.DisableSignup}
 	if p := s.Protection; conn.Options.BruteForceProtection {
 		g.Protect, g.NewID = true, NewObjectID
 		g.PairThreshold, g.PairBlock = p.PairThreshold, p.PairBlock
@@ -453,22 +454,22 @@ func (s *Service) checkCode(ctx context.Context, req VerifyRequest, now time.Tim
 	}
 	switch {
 	case err == nil:
-		return nil
+		return res, nil
 	case errors.Is(err, store.ErrBlocked):
-		return errorf(fault.Blocked, CodeTooManyAttempts, DescBlocked)
+		return res, errorf(fault.Blocked, CodeTooManyAttempts, DescBlocked)
 	case errors.Is(err, store.ErrRateLimited):
-		return err
+		return res, err
 	case errors.Is(err, store.ErrCodeExpired):
-		return errorf(fault.Denied, CodeInvalidGrant, DescCodeExpired)
+		return res, errorf(fault.Denied, CodeInvalidGrant, DescCodeExpired)
 	case errors.Is(err, store.ErrAttemptsExceeded):
-		return errorf(fault.Denied, CodeInvalidGrant, DescMaxAttempts)
+		return res, errorf(fault.Denied, CodeInvalidGrant, DescMaxAttempts)
 	case errors.Is(err, store.ErrCodeWrong), errors.Is(err, store.ErrCodeStale), errors.Is(err, store.ErrCodeNotFound):
 		// Only ErrCodeWrong was counted: a used, expired or replaced code
 		// gives an attacker nothing, and counting it would let a replay
 		// lock users out.
-		return wrong
+		return res, wrong
 	default:
-		return fmt.Errorf("check code: %w", err)
+		return res, fmt.Errorf("check code: %w", err)
 	}
 }
 

@@ -468,6 +468,14 @@ type Guard struct {
 	// used) and nothing is counted. A magic link uses it to refuse
 	// parameters that differ from the ones stored with its code.
 	Accept func(Code) error
+	// Login, when set, logs its user in when the guess consumes a right
+	// code, in the same transaction (one commit for a code check and its
+	// login): as LoginUser(*Login, AllowSignup) would, with the outcome in
+	// Guessed.User and Guessed.Created, or Guessed.SignupRefused when the
+	// user does not exist and AllowSignup is false (the code is consumed
+	// all the same).
+	Login       *User
+	AllowSignup bool
 }
 
 // Guessed is what GuessCode found.
@@ -476,6 +484,11 @@ type Guessed struct {
 	Block     Block   // the block that refused the guess, with ErrBlocked
 	NewBlocks []Block // the blocks this guess created
 	Buckets   []Bucket
+	// With Guard.Login, on success: the user logged in and whether it was
+	// created, or SignupRefused.
+	User          User
+	Created       bool
+	SignupRefused bool
 }
 
 // Event is a tenant log event (Auth0 log event types: limit_wc, limit_mu,

@@ -147,6 +147,17 @@ func (s *Store) GuessCode(ctx context.Context, connection, identifier string, co
 		if err != nil {
 			return err
 		}
+		if outcome == nil && consume && g.Login != nil {
+			u, created, err := loginUserTx(ctx, tx, *g.Login, g.AllowSignup)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				res.SignupRefused = true
+			case err != nil:
+				return err
+			default:
+				res.User, res.Created = u, created
+			}
+		}
 		count, resetPair := g.Effects(outcome)
 		if resetPair {
 			return resetFailuresTx(ctx, tx, connection, identifier, g.IP)

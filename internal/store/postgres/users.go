@@ -35,61 +35,65 @@ func scanUser(row pgx.Row) (store.User, error) {
 // wait for it on the (connection, identifier) key, insert nothing, and
 // record their login on the user it created.
 func (s *Store) LoginUser(ctx context.Context, u store.User, allowSignup bool) (store.User, bool, error) {
-	updated := u.UpdatedAt
-	if updated.IsZero() {
-		updated = u.LastLogin
-	}
 	var (
 		out     store.User
 		created bool
 	)
 	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		created = false
-		login := func() error {
-			var err error
-			out, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET
-					last_login = $1, last_ip = $2, logins_count = logins_count + 1, updated_at = $3,
-					email_verified = email_verified OR $4, phone_verified = phone_verified OR $5
-				WHERE connection = $6 AND identifier = $7
-				RETURNING `+userColumns,
-				ts(u.LastLogin), u.LastIP, ts(updated), u.EmailVerified, u.PhoneVerified,
-				u.Connection, u.Identifier))
-			return err
-		}
-		err := login()
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		if !allowSignup {
-			return store.ErrNotFound
-		}
-		createdAt := u.CreatedAt
-		if createdAt.IsZero() {
-			createdAt = u.LastLogin
-		}
-		out, err = scanUser(tx.QueryRow(ctx, `INSERT INTO users (`+userColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1)
-			ON CONFLICT (connection, identifier) DO NOTHING
-			RETURNING `+userColumns,
-			u.UserID, u.Connection, u.Strategy, u.Identifier, u.Email, u.EmailVerified,
-			u.PhoneNumber, u.PhoneVerified, u.Name, u.Nickname, u.Picture, ts(createdAt), ts(updated),
-			ts(u.LastLogin), u.LastIP))
-		switch {
-		case err == nil:
-			created = true
-			return nil
-		case errors.Is(err, pgx.ErrNoRows):
-			// Another login created the user since the UPDATE above
-			// looked; this statement sees it.
-			return login()
-		default:
-			return duplicate(err, "user %q", u.UserID)
-		}
+		var err error
+		out, created, err = loginUserTx(ctx, tx, u, allowSignup)
+		return err
 	})
 	if err != nil {
 		return store.User{}, false, fmt.Errorf("postgres: login user: %w", err)
 	}
 	return out, created, nil
+}
+
+// loginUserTx is LoginUser inside a transaction.
+func loginUserTx(ctx context.Context, tx pgx.Tx, u store.User, allowSignup bool) (store.User, bool, error) {
+	updated := u.UpdatedAt
+	if updated.IsZero() {
+		updated = u.LastLogin
+	}
+	login := func() (store.User, error) {
+		return scanUser(tx.QueryRow(ctx, `UPDATE users SET
+				last_login = $1, last_ip = $2, logins_count = logins_count + 1, updated_at = $3,
+				email_verified = email_verified OR $4, phone_verified = phone_verified OR $5
+			WHERE connection = $6 AND identifier = $7
+			RETURNING `+userColumns,
+			ts(u.LastLogin), u.LastIP, ts(updated), u.EmailVerified, u.PhoneVerified,
+			u.Connection, u.Identifier))
+	}
+	out, err := login()
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return out, false, err
+	}
+	if !allowSignup {
+		return store.User{}, false, store.ErrNotFound
+	}
+	createdAt := u.CreatedAt
+	if createdAt.IsZero() {
+		createdAt = u.LastLogin
+	}
+	out, err = scanUser(tx.QueryRow(ctx, `INSERT INTO users (`+userColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1)
+		ON CONFLICT (connection, identifier) DO NOTHING
+		RETURNING `+userColumns,
+		u.UserID, u.Connection, u.Strategy, u.Identifier, u.Email, u.EmailVerified,
+		u.PhoneNumber, u.PhoneVerified, u.Name, u.Nickname, u.Picture, ts(createdAt), ts(updated),
+		ts(u.LastLogin), u.LastIP))
+	switch {
+	case err == nil:
+		return out, true, nil
+	case errors.Is(err, pgx.ErrNoRows):
+		// Another login created the user since the UPDATE above
+		// looked; this statement sees it.
+		out, err = login()
+		return out, false, err
+	default:
+		return store.User{}, false, duplicate(err, "user %q", u.UserID)
+	}
 }
 
 // User returns a user by user_id.

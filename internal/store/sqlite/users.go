@@ -32,47 +32,14 @@ func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 // CreatedAt/UpdatedAt default to u.LastLogin when zero; a clash on u.UserID
 // with another identifier fails with store.ErrAlreadyExists.
 func (s *Store) LoginUser(ctx context.Context, u store.User, allowSignup bool) (store.User, bool, error) {
-	updated := u.UpdatedAt
-	if updated.IsZero() {
-		updated = u.LastLogin
-	}
 	var (
 		out     store.User
 		created bool
 	)
 	err := s.write(ctx, func(tx *stmtTx) error {
 		var err error
-		out, err = scanUser(tx.QueryRowContext(ctx, `UPDATE users SET
-				last_login = ?, last_ip = ?, logins_count = logins_count + 1, updated_at = ?,
-				email_verified = email_verified OR ?, phone_verified = phone_verified OR ?
-			WHERE connection = ? AND identifier = ?
-			RETURNING `+userColumns,
-			ms(u.LastLogin), u.LastIP, ms(updated), u.EmailVerified, u.PhoneVerified,
-			u.Connection, u.Identifier))
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if !allowSignup {
-			return store.ErrNotFound
-		}
-		createdAt := u.CreatedAt
-		if createdAt.IsZero() {
-			createdAt = u.LastLogin
-		}
-		out, err = scanUser(tx.QueryRowContext(ctx, `INSERT INTO users (`+userColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-			RETURNING `+userColumns,
-			u.UserID, u.Connection, u.Strategy, u.Identifier, u.Email, u.EmailVerified,
-			u.PhoneNumber, u.PhoneVerified, u.Name, u.Nickname, u.Picture, ms(createdAt), ms(updated),
-			ms(u.LastLogin), u.LastIP))
-		if err != nil {
-			return duplicate(err, "user %q", u.UserID)
-		}
-		created = true
-		return nil
+		out, created, err = loginUserTx(ctx, tx, u, allowSignup)
+		return err
 	})
 	if err != nil {
 		return store.User{}, false, fmt.Errorf("sqlite: login user: %w", err)
@@ -103,4 +70,42 @@ func (s *Store) UserByIdentifier(ctx context.Context, connection, identifier str
 		return store.User{}, fmt.Errorf("sqlite: user %s/%s: %w", connection, identifier, err)
 	}
 	return u, nil
+}
+
+// loginUserTx is LoginUser inside a transaction.
+func loginUserTx(ctx context.Context, tx *stmtTx, u store.User, allowSignup bool) (out store.User, created bool, err error) {
+	updated := u.UpdatedAt
+	if updated.IsZero() {
+		updated = u.LastLogin
+	}
+	out, err = scanUser(tx.QueryRowContext(ctx, `UPDATE users SET
+			last_login = ?, last_ip = ?, logins_count = logins_count + 1, updated_at = ?,
+			email_verified = email_verified OR ?, phone_verified = phone_verified OR ?
+		WHERE connection = ? AND identifier = ?
+		RETURNING `+userColumns,
+		ms(u.LastLogin), u.LastIP, ms(updated), u.EmailVerified, u.PhoneVerified,
+		u.Connection, u.Identifier))
+	if err == nil {
+		return out, false, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return store.User{}, false, err
+	}
+	if !allowSignup {
+		return store.User{}, false, store.ErrNotFound
+	}
+	createdAt := u.CreatedAt
+	if createdAt.IsZero() {
+		createdAt = u.LastLogin
+	}
+	out, err = scanUser(tx.QueryRowContext(ctx, `INSERT INTO users (`+userColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+		RETURNING `+userColumns,
+		u.UserID, u.Connection, u.Strategy, u.Identifier, u.Email, u.EmailVerified,
+		u.PhoneNumber, u.PhoneVerified, u.Name, u.Nickname, u.Picture, ms(createdAt), ms(updated),
+		ms(u.LastLogin), u.LastIP))
+	if err != nil {
+		return store.User{}, false, duplicate(err, "user %q", u.UserID)
+	}
+	return out, true, nil
 }

@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Failure", failureTests},
 		{"Block", blockTests},
 		{"Guess", guessTests},
+		{"GuessLogin", guessLoginTests},
 		{"Takes", takesTests},
 		{"Event", eventTests},
 		{"Purge", purgeTests},
