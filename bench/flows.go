@@ -53,22 +53,22 @@ var flows = []*flow{
 			_, err := it.startEmail(it.newEmail(), "code", nil, false)
 			return err
 		}},
-	{Name: "login-email", Requests: 2, Signatures: 2, Alg: "RS256", Commits: 5, // start 3; GuessCode, LoginUser
+	{Name: "login-email", Requests: 2, Signatures: 2, Alg: "RS256", Commits: 4, // start 3; GuessCode with the login
 		run: func(it *iteration, _ any) error {
 			_, err := it.emailLogin(webClientID, "", "openid profile email")
 			return err
 		}},
-	{Name: "login-audience", Requests: 2, Signatures: 2, Alg: "RS256", Commits: 5,
+	{Name: "login-audience", Requests: 2, Signatures: 2, Alg: "RS256", Commits: 4,
 		run: func(it *iteration, _ any) error {
 			_, err := it.emailLogin(webClientID, apiAudience, "openid email read:things")
 			return err
 		}},
-	{Name: "login-es256", Requests: 2, Signatures: 2, Alg: "ES256", Commits: 5,
+	{Name: "login-es256", Requests: 2, Signatures: 2, Alg: "ES256", Commits: 4,
 		run: func(it *iteration, _ any) error {
 			_, err := it.emailLogin(esClientID, esAudience, "openid email")
 			return err
 		}},
-	{Name: "login-sms", Requests: 2, Signatures: 2, Alg: "RS256", Commits: 4, // TakeTokens, CreateCode; GuessCode, LoginUser
+	{Name: "login-sms", Requests: 2, Signatures: 2, Alg: "RS256", Commits: 3, // TakeTokens, CreateCode; GuessCode with the login
 		run: func(it *iteration, _ any) error { return it.smsLogin() }},
 	{Name: "refresh", Requests: 1, Signatures: 2, Alg: "RS256", Commits: 1, // the per-IP bucket; a non-rotating token is only read
 		setup: func(it *iteration) (any, error) {
@@ -86,9 +86,9 @@ var flows = []*flow{
 				"client_secret": {webSecret}, "refresh_token": {state.(string)}})
 			return err
 		}},
-	{Name: "magic-link", Requests: 4, Signatures: 2, Alg: "RS256", Commits: 9, // start 3; GuessCode, LoginUser, CreateSession, CreateAuthCode; TakeTokens, RedeemAuthCode
+	{Name: "magic-link", Requests: 4, Signatures: 2, Alg: "RS256", Commits: 8, // start 3; GuessCode with the login, CreateSession, CreateAuthCode; TakeTokens, RedeemAuthCode
 		run: func(it *iteration, _ any) error { return it.magicLink() }, browser: true},
-	{Name: "hosted", Requests: 6, Signatures: 2, Alg: "RS256", Commits: 9, // as magic-link
+	{Name: "hosted", Requests: 6, Signatures: 2, Alg: "RS256", Commits: 8, // as magic-link
 		run: func(it *iteration, _ any) error { return it.hostedLogin() }, browser: true},
 	{Name: "reference", Requests: 1, Commits: 1, reference: true,
 		run: func(it *iteration, _ any) error { return it.reference() }},
