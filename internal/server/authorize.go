@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,11 +58,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := s.OAuth.ValidateAuthRequest(t, client, &ar); err != nil {
-		if res, ok := authError(ar, err); ok {
-			s.sendAuthResult(w, res)
-			return
-		}
-		s.renderPageError(w, r, err)
+		s.sendAuthError(w, r, ar, err)
 		return
 	}
 	// Cross-origin authentication (crossorigin.go): the login_ticket of
@@ -71,14 +68,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	prompt := strings.Fields(q.Get("prompt"))
-	has := func(p string) bool {
-		for _, x := range prompt {
-			if x == p {
-				return true
-			}
-		}
-		return false
-	}
+	has := func(p string) bool { return slices.Contains(prompt, p) }
 	if has("none") && len(prompt) > 1 {
 		fail("invalid_request", "prompt=none cannot be combined with other values")
 		return
@@ -171,14 +161,29 @@ func (s *Server) currentSession(r *http.Request, maxAge int) (store.Session, boo
 func (s *Server) finishAuthorize(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, client *tenant.Client, ar oauth.AuthRequest, user store.User, sess store.Session) {
 	res, err := s.OAuth.Authorize(r.Context(), t, client, ar, user, sess, true)
 	if err != nil {
-		if res, ok := authError(ar, err); ok {
-			s.sendAuthResult(w, res)
-			return
-		}
-		s.renderPageError(w, r, err)
+		s.sendAuthError(w, r, ar, err)
 		return
 	}
 	s.sendAuthResult(w, res)
+}
+
+// startSession logs user in in this browser: the session it had, if any,
+// ends (its row goes, not only its cookie), and a new one starts, its cookie
+// set on w. On failure it answers the request and reports false.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, client *tenant.Client, user store.User, ip string) (store.Session, bool) {
+	if old, err := r.Cookie(oauth.SessionCookie); err == nil {
+		if _, err := s.Sessions.End(r.Context(), old.Value); err != nil {
+			s.renderPageError(w, r, err)
+			return store.Session{}, false
+		}
+	}
+	sess, cookie, err := s.Sessions.Create(r.Context(), oauth.Login{User: user, ClientID: client.ClientID, IP: ip, UserAgent: r.UserAgent()})
+	if err != nil {
+		s.renderPageError(w, r, err)
+		return store.Session{}, false
+	}
+	http.SetCookie(w, cookie)
+	return sess, true
 }
 
 // authRequestOf reads the authorization request a transaction keeps and

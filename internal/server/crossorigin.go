@@ -147,7 +147,7 @@ func (s *Server) loginWithTicket(w http.ResponseWriter, r *http.Request, t *tena
 		return
 	}
 	if client.CrossOriginLoc == "" {
-		s.sendTicketError(w, r, ar, oauth.ErrBadTicket)
+		s.sendAuthError(w, r, ar, oauth.ErrBadTicket)
 		return
 	}
 	v := ar.Values()
@@ -195,7 +195,7 @@ func (s *Server) handleCrossOriginVerify(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	if err := s.OAuth.ValidateAuthRequest(t, client, &ar); err != nil {
-		s.sendTicketError(w, r, ar, err)
+		s.sendAuthError(w, r, ar, err)
 		return
 	}
 	s.finishTicketLogin(w, r, t, client, ar, q.Get("login_ticket"), q.Get(login.FieldVerifier))
@@ -207,30 +207,12 @@ func (s *Server) handleCrossOriginVerify(w http.ResponseWriter, r *http.Request)
 func (s *Server) finishTicketLogin(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, client *tenant.Client, ar oauth.AuthRequest, ticket, verifier string) {
 	user, err := s.OAuth.RedeemLoginTicket(r.Context(), client, ticket, verifier)
 	if err != nil {
-		s.sendTicketError(w, r, ar, err)
+		s.sendAuthError(w, r, ar, err)
 		return
 	}
-	if old, err := r.Cookie(oauth.SessionCookie); err == nil {
-		if _, err := s.Sessions.End(r.Context(), old.Value); err != nil {
-			s.renderPageError(w, r, err)
-			return
-		}
-	}
-	sess, cookie, err := s.Sessions.Create(r.Context(), oauth.Login{User: user, ClientID: client.ClientID, IP: s.callerIP(r), UserAgent: r.UserAgent()})
-	if err != nil {
-		s.renderPageError(w, r, err)
+	sess, ok := s.startSession(w, r, client, user, s.callerIP(r))
+	if !ok {
 		return
 	}
-	http.SetCookie(w, cookie)
 	s.finishAuthorize(w, r, t, client, ar, user, sess)
-}
-
-// sendTicketError sends a refused ticket (or request) to ar's redirect_uri
-// as an OAuth error; what is no domain error is a page.
-func (s *Server) sendTicketError(w http.ResponseWriter, r *http.Request, ar oauth.AuthRequest, err error) {
-	if res, ok := authError(ar, err); ok {
-		s.sendAuthResult(w, res)
-		return
-	}
-	s.renderPageError(w, r, err)
 }

@@ -124,6 +124,16 @@ func (s *Server) writeCOError(w http.ResponseWriter, r *http.Request, err error)
 	s.writeError(w, r, err)
 }
 
+// sendAuthError sends err to ar's validated redirect_uri as an OAuth error
+// (authError); what is no domain error is an error page.
+func (s *Server) sendAuthError(w http.ResponseWriter, r *http.Request, ar oauth.AuthRequest, err error) {
+	if res, ok := authError(ar, err); ok {
+		s.sendAuthResult(w, res)
+		return
+	}
+	s.renderPageError(w, r, err)
+}
+
 // authError is the OAuth error a browser route sends to the validated
 // redirect_uri of ar for a domain error; false for any other error, which
 // renderPageError answers. A Denied code is access_denied there, with the

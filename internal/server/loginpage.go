@@ -105,10 +105,8 @@ func (s *Server) loginStateOf(w http.ResponseWriter, r *http.Request, post bool)
 	if err != nil {
 		s.clearTx(w)
 		if client != nil {
-			if res, ok := authError(ar, err); ok {
-				s.sendAuthResult(w, res)
-				return nil, false
-			}
+			s.sendAuthError(w, r, ar, err)
+			return nil, false
 		}
 		s.renderLogin(w, http.StatusBadRequest, login.Error{Page: login.Page{Lang: st.lang}, Problem: login.InvalidRequest})
 		return nil, false
@@ -417,20 +415,10 @@ func (s *Server) handleLoginCode(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, st, status, p, 0, "")
 		return
 	}
-	// A new login replaces the browser's session, if it had one: its row
-	// goes, not only its cookie.
-	if old, err := r.Cookie(oauth.SessionCookie); err == nil {
-		if _, err := s.Sessions.End(r.Context(), old.Value); err != nil {
-			s.renderPageError(w, r, err)
-			return
-		}
-	}
-	sess, cookie, err := s.Sessions.Create(r.Context(), oauth.Login{User: user, ClientID: client.ClientID, IP: ip, UserAgent: r.UserAgent()})
-	if err != nil {
-		s.renderPageError(w, r, err)
+	sess, ok := s.startSession(w, r, client, user, ip)
+	if !ok {
 		return
 	}
-	http.SetCookie(w, cookie)
 	s.clearTx(w)
 	s.finishAuthorize(w, r, st.t, client, st.ar, user, sess)
 }

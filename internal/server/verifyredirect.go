@@ -125,11 +125,7 @@ func (s *Server) verifyRedirect(w http.ResponseWriter, r *http.Request, t *tenan
 		// A wrong, expired or used-up code, or the request of a typed code
 		// that is not valid, or a link's that no longer passes (the tenant
 		// changed): the redirect_uri is a registered one either way.
-		if res, ok := authError(ar, err); ok {
-			s.sendAuthResult(w, res)
-			return
-		}
-		s.renderPageError(w, r, err)
+		s.sendAuthError(w, r, ar, err)
 		return
 	}
 	sess, cookie, err := s.Sessions.Create(r.Context(), oauth.Login{User: user, ClientID: client.ClientID, IP: ip, UserAgent: r.UserAgent()})
@@ -140,11 +136,7 @@ func (s *Server) verifyRedirect(w http.ResponseWriter, r *http.Request, t *tenan
 	http.SetCookie(w, cookie)
 	res, err := s.OAuth.Authorize(r.Context(), t, client, bound, user, sess, false)
 	if err != nil {
-		if res, ok := authError(ar, err); ok {
-			s.sendAuthResult(w, res)
-			return
-		}
-		s.renderPageError(w, r, err)
+		s.sendAuthError(w, r, ar, err)
 		return
 	}
 	s.sendAuthResult(w, res)
