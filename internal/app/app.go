@@ -83,16 +83,27 @@ func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
 	}
 }
 
+// openMigrated opens the store of cfg and brings its schema up to date, for
+// the commands that work on the database (migrate, blocks, keys).
+func openMigrated(ctx context.Context, cfg Config) (store.Store, error) {
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return st, nil
+}
+
 // Migrate applies the migrations and exits (sesame migrate).
 func Migrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
-	st, err := OpenStore(ctx, cfg)
+	st, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	logger.Info("database is up to date", "database", redactDSN(cfg.Database))
 	return nil
 }
@@ -286,27 +297,16 @@ func (a *App) Start() {
 // file, or (later) the Management API changed it. A tenant that does not
 // load (a template that does not parse) is logged and the one in use stays.
 func (a *App) followTenant(ctx context.Context) {
-	interval := a.Config.TenantReloadInterval
-	if interval <= 0 {
-		interval = 5 * time.Second
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, a.Config.TenantReloadInterval, 5*time.Second, func() {
 		state, err := a.Store.Tenant(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				a.Logger.Warn("reread tenant", "err", err)
 			}
-			continue
+			return
 		}
 		if reflect.DeepEqual(state, a.tenantState) {
-			continue
+			return
 		}
 		next, err := tenant.FromState(state)
 		if err == nil {
@@ -315,18 +315,27 @@ func (a *App) followTenant(ctx context.Context) {
 		if err != nil {
 			a.Logger.Error("the stored tenant changed but does not load; keeping the one in use", "err", err)
 			a.tenantState = state // say it once, not every interval
-			continue
+			return
 		}
 		a.tenantState = state
 		a.Server.SetTenant(next)
 		a.Logger.Info("the stored tenant changed; now serving the new one")
-	}
+	})
 }
 
 func (a *App) janitor(ctx context.Context) {
-	interval := a.Config.PurgeInterval
+	every(ctx, a.Config.PurgeInterval, 10*time.Minute, func() {
+		if err := a.Store.PurgeExpired(ctx, a.Config.clock()()); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("purge expired rows", "err", err)
+		}
+	})
+}
+
+// every runs fn every interval (def when interval is not positive), the
+// first time one interval from now, until ctx is done.
+func every(ctx context.Context, interval, def time.Duration, fn func()) {
 	if interval <= 0 {
-		interval = 10 * time.Minute
+		interval = def
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -335,9 +344,7 @@ func (a *App) janitor(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := a.Store.PurgeExpired(ctx, a.Config.clock()()); err != nil && ctx.Err() == nil {
-				a.Logger.Warn("purge expired rows", "err", err)
-			}
+			fn()
 		}
 	}
 }

@@ -16,14 +16,11 @@ import (
 
 // Blocks runs "sesame blocks list" and "sesame blocks clear IDENTIFIER".
 func Blocks(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	st, err := OpenStore(ctx, cfg)
+	st, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	switch {
 	case len(args) == 1 && args[0] == "list":
 		blocks, err := st.Blocks(ctx, time.Now())

@@ -30,14 +30,11 @@ func Keys(ctx context.Context, cfg Config, args []string, stdout io.Writer) erro
 	if !slices.Contains(token.Algorithms, alg) {
 		return fmt.Errorf("--alg %q: want %s", alg, strings.Join(token.Algorithms, " or "))
 	}
-	st, err := OpenStore(ctx, cfg)
+	st, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	now := cfg.clock()()
 
 	if args[0] == "list" {
