@@ -17,3 +17,7 @@ func WriterCacheSize(s *Store) (int, error) {
 	err := s.w.QueryRow("PRAGMA cache_size").Scan(&n)
 	return n, err
 }
+
+// OutboxClaimSQL is the claim's expiry and claim statements, for their
+// query plans.
+func OutboxClaimSQL() (expire, claim string) { return expireOutboxSQL, claimOutboxSQL }

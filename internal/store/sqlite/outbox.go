@@ -41,6 +41,20 @@ func scanOutbox(row interface{ Scan(...any) error }) (store.OutboxMessage, error
 	return m, err
 }
 
+// The claim's two statements. Both are read through partial indexes of the
+// pending rows (migration 0007): the expiry through outbox_not_after, the
+// claim through outbox_due in its ORDER BY, so it stops at its LIMIT
+// however long the backlog is (TestOutboxClaimPlans).
+const (
+	expireOutboxSQL = `UPDATE outbox SET status = 'expired', payload = NULL
+		WHERE status = 'pending' AND not_after <> 0 AND not_after <= ?`
+	claimOutboxSQL = `UPDATE outbox SET next_attempt = ?
+		WHERE id IN (SELECT id FROM outbox
+			WHERE status = 'pending' AND next_attempt <= ?
+			ORDER BY next_attempt, created_at, id LIMIT ?)
+		RETURNING ` + outboxColumns
+)
+
 // ClaimOutbox leases up to limit pending messages due at now (NextAttempt <=
 // now), oldest due first, by moving their NextAttempt to now+lease; the
 // returned messages carry that lease end. Pending messages with
@@ -49,18 +63,13 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 	n := ms(now)
 	var msgs []store.OutboxMessage
 	err := s.write(ctx, func(tx *stmtTx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'expired', payload = NULL
-			WHERE status = 'pending' AND not_after <> 0 AND not_after <= ?`, n); err != nil {
+		if _, err := tx.ExecContext(ctx, expireOutboxSQL, n); err != nil {
 			return err
 		}
 		if limit <= 0 {
 			return nil
 		}
-		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET next_attempt = ?
-			WHERE id IN (SELECT id FROM outbox
-				WHERE status = 'pending' AND next_attempt <= ?
-				ORDER BY next_attempt, created_at, id LIMIT ?)
-			RETURNING `+outboxColumns, n+lease.Milliseconds(), n, limit)
+		rows, err := tx.QueryContext(ctx, claimOutboxSQL, n+lease.Milliseconds(), n, limit)
 		if err != nil {
 			return err
 		}

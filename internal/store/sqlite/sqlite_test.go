@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -232,5 +233,44 @@ func TestWriterPageCache(t *testing.T) {
 	st := openFile(t, filepath.Join(t.TempDir(), "sesame.db"))
 	if n, err := sqlite.WriterCacheSize(st); err != nil || n != -16384 {
 		t.Errorf("writer cache_size = %d, %v; want -16384 (16 MB)", n, err)
+	}
+}
+
+// TestOutboxClaimPlans checks that the outbox claim reads only what it
+// returns: the due messages through outbox_due in order (no temporary B-tree
+// to sort the whole backlog), the expired ones through outbox_not_after.
+func TestOutboxClaimPlans(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sesame.db")
+	if err := openFile(t, path).Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	expire, claim := sqlite.OutboxClaimSQL()
+	plan := func(q string, args ...any) string {
+		rows, err := db.Query("EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			t.Fatalf("EXPLAIN %s: %v", q, err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, detail)
+		}
+		return strings.Join(out, "\n")
+	}
+	if p := plan(expire, 1); !strings.Contains(p, "INDEX outbox_not_after (") || strings.Contains(p, "SCAN") {
+		t.Errorf("expiry plan:\n%s\nwant a search of outbox_not_after", p)
+	}
+	if p := plan(claim, 2, 1, 16); !strings.Contains(p, "INDEX outbox_due (") || strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "SCAN") {
+		t.Errorf("claim plan:\n%s\nwant outbox_due in order, no sort", p)
 	}
 }
