@@ -44,6 +44,8 @@ type Store struct {
 	r *sql.DB // query-only readers
 	// ws and rs keep the statements prepared on w and r.
 	ws, rs *stmtCache
+	// gc queues the writes for group commit (commit.go).
+	gc groupCommit
 }
 
 var _ store.Store = (*Store)(nil)
@@ -252,38 +254,6 @@ func unavailable(err error) error {
 		}
 	}
 	return err
-}
-
-// write runs fn in one BEGIN IMMEDIATE transaction on the writer connection
-// and commits when fn returns nil. Domain outcomes that must still commit
-// (a counted wrong try, a revoked family) are returned by fn's caller through
-// a captured variable, not as fn's error.
-//
-// A write waits at most busyTimeout in all, for the writer connection (other
-// requests' writes queue for it) and for SQLite's lock together; past that
-// it fails with store.ErrUnavailable, so that requests piling up behind a
-// database locked from outside each get their answer in time.
-func (s *Store) write(ctx context.Context, fn func(tx *stmtTx) error) (err error) {
-	wctx, cancel := context.WithTimeout(ctx, busyTimeout)
-	defer cancel()
-	defer func() {
-		if err != nil && ctx.Err() == nil && wctx.Err() != nil {
-			err = fmt.Errorf("%w: waited %v for the write lock: %w", store.ErrUnavailable, busyTimeout, err)
-		}
-	}()
-	tx, err := s.w.BeginTx(wctx, nil)
-	if err != nil {
-		return unavailable(err)
-	}
-	// Deferred so that a panic in fn (UpdateTenant runs the caller's code)
-	// cannot leave the only writer connection inside a transaction.
-	defer tx.Rollback()
-	if err := fn(&stmtTx{Tx: tx, cache: s.ws}); err != nil {
-		return unavailable(err)
-	}
-	err = tx.Commit()
-	s.ws.prepare(ctx)
-	return unavailable(err)
 }
 
 // read runs fn in one read transaction, so that several queries see one

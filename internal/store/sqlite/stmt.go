@@ -85,13 +85,24 @@ func (c *stmtCache) close() {
 	c.m = nil // closed: nothing more is kept
 }
 
-// stmtTx is a transaction that runs its statements prepared.
+// stmtTx is a transaction that runs its statements prepared. When ctx is
+// set, its statements run under it instead of the context they are given:
+// a group-committed write runs to its end whatever happens to its caller's.
 type stmtTx struct {
 	*sql.Tx
 	cache *stmtCache
+	ctx   context.Context
+}
+
+func (t *stmtTx) context(ctx context.Context) context.Context {
+	if t.ctx != nil {
+		return t.ctx
+	}
+	return ctx
 }
 
 func (t *stmtTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = t.context(ctx)
 	if st := t.cache.get(query); st != nil {
 		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
@@ -99,6 +110,7 @@ func (t *stmtTx) ExecContext(ctx context.Context, query string, args ...any) (sq
 }
 
 func (t *stmtTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = t.context(ctx)
 	if st := t.cache.get(query); st != nil {
 		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
@@ -106,6 +118,7 @@ func (t *stmtTx) QueryContext(ctx context.Context, query string, args ...any) (*
 }
 
 func (t *stmtTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = t.context(ctx)
 	if st := t.cache.get(query); st != nil {
 		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
