@@ -247,7 +247,7 @@ func (a *App) init(ctx context.Context) error {
 		Concurrency: cfg.DeliveryConcurrency,
 	}
 	a.Server.Passwordless = &passwordless.Service{
-		Issuer: cfg.Issuer, Store: st, HMACKey: hmacKey, Sealer: sealer, Now: now, Queued: a.Worker.Kick,
+		Issuer: cfg.Issuer, Store: st, HMACKey: hmacKey, Sealer: sealer, Now: now, Queued: a.Worker.Kick, Admit: a.Worker.Admit,
 		Providers: a.providers, Logger: a.Logger,
 		Protection: protection, Events: events,
 	}

@@ -199,3 +199,62 @@ func TestWorker_StopFinishesAndRecordsTheMessagesInHand(t *testing.T) {
 		}
 	}
 }
+
+// TestWorker_AdmitHoldsBackWhileBehind: with more queued than the worker
+// sends, Admit waits until the outbox has caught up.
+func TestWorker_AdmitHoldsBackWhileBehind(t *testing.T) {
+	pl := startPipeline(t, 1, func(w *Worker) { w.AdmitLag = 20 * time.Millisecond; w.AdmitWait = 10 * time.Second })
+	pl.sink.SlowData(10 * time.Millisecond)
+	all := ids("m", 30)
+	pl.queue(t, all...)
+	pl.sink.Wait(t, 3, 5*time.Second) // sending, and by now more than 20 ms behind
+	start := time.Now()
+	pl.w.Admit(t.Context())
+	waited, delivered := time.Since(start), len(pl.sink.Messages())
+	// Every message was queued at once, so the outbox has caught up only
+	// when the last claim took all that was left.
+	if delivered < len(all)-2 {
+		t.Errorf("Admit returned after %v with %d of %d messages delivered; want it to wait for the backlog", waited, delivered, len(all))
+	}
+	pl.waitSent(t, all)
+}
+
+// TestWorker_AdmitWaitsAtMostAdmitWait: a backlog that does not clear in
+// time holds a message back for AdmitWait, no longer.
+func TestWorker_AdmitWaitsAtMostAdmitWait(t *testing.T) {
+	pl := startPipeline(t, 1, func(w *Worker) { w.AdmitLag = 10 * time.Millisecond; w.AdmitWait = 200 * time.Millisecond })
+	pl.sink.SlowData(20 * time.Millisecond)
+	pl.queue(t, ids("m", 200)...)
+	pl.sink.Wait(t, 2, 5*time.Second)
+	start := time.Now()
+	pl.w.Admit(t.Context())
+	if waited := time.Since(start); waited < 150*time.Millisecond || waited > 2*time.Second {
+		t.Errorf("Admit waited %v behind a 4 s backlog, want about AdmitWait (200ms)", waited)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	start = time.Now()
+	pl.w.Admit(ctx)
+	if waited := time.Since(start); waited > 100*time.Millisecond {
+		t.Errorf("Admit with a cancelled context waited %v", waited)
+	}
+}
+
+// TestWorker_AdmitDoesNotWaitForAStalledProvider: when no send ends (the
+// provider hangs), waiting would not help: Admit returns at once.
+func TestWorker_AdmitDoesNotWaitForAStalledProvider(t *testing.T) {
+	pl := startPipeline(t, 1, func(w *Worker) { w.AdmitLag = time.Millisecond; w.AdmitWait = 5 * time.Second })
+	pl.sink.SlowData(time.Second)
+	pl.queue(t, ids("m", 3)...)
+	for deadline := time.Now().Add(5 * time.Second); pl.sink.InData() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first message never reached DATA")
+		}
+	}
+	time.Sleep(150 * time.Millisecond)
+	start := time.Now()
+	pl.w.Admit(t.Context())
+	if waited := time.Since(start); waited > 100*time.Millisecond {
+		t.Errorf("Admit waited %v for a provider that sends nothing", waited)
+	}
+}

@@ -72,8 +72,100 @@ type Worker struct {
 	// What is not sent by then stays claimed until the lease runs out.
 	Drain time.Duration
 
+	// AdmitLag is how far behind the worker may fall before Admit holds
+	// new messages back; default DefaultAdmitLag, negative: never.
+	AdmitLag time.Duration
+	// AdmitWait is the longest Admit holds one back; default
+	// DefaultAdmitWait.
+	AdmitWait time.Duration
+
 	kickOnce sync.Once
 	kick     chan struct{}
+
+	// What Admit reads: behindSince is when the newest message of the last
+	// claim that was full (so that more were waiting) was queued, in unix
+	// nanoseconds, or 0 when the last claim took every due message;
+	// lastSent is when a send last ended. progress is closed and replaced
+	// after every claim, to wake the waiting Admits.
+	behindSince atomic.Int64
+	lastSent    atomic.Int64
+	progressMu  sync.Mutex
+	progress    chan struct{}
+}
+
+// DefaultAdmitLag and DefaultAdmitWait are the defaults of AdmitLag and
+// AdmitWait.
+const (
+	DefaultAdmitLag  = 100 * time.Millisecond
+	DefaultAdmitWait = 2 * time.Second
+)
+
+// Admit is called before a message is queued. While the outbox is more
+// than AdmitLag behind (its oldest waiting message was queued longer ago
+// than that) and the worker is sending (a send ended in the last 100 ms),
+// Admit waits for it to catch up, at most AdmitWait: messages queued faster
+// than they can go out then slow down to the pace of delivery, instead of
+// growing the outbox without bound and every message's time to inbox with
+// it. When the worker is not sending at all (its provider is down, or no
+// Run is going), waiting would not help and Admit returns at once: the
+// message is queued and goes out when the provider is back.
+func (w *Worker) Admit(ctx context.Context) {
+	lag := cmp.Or(w.AdmitLag, DefaultAdmitLag)
+	if lag < 0 {
+		return
+	}
+	var deadline <-chan time.Time
+	for {
+		ch := w.progressCh()
+		// behindSince is on the worker's clock (the messages' CreatedAt),
+		// lastSent on the real one.
+		since, sent := w.behindSince.Load(), w.lastSent.Load()
+		if since == 0 || w.now().UnixNano()-since <= int64(lag) || time.Now().UnixNano()-sent > int64(100*time.Millisecond) {
+			return
+		}
+		if deadline == nil {
+			t := time.NewTimer(cmp.Or(w.AdmitWait, DefaultAdmitWait))
+			defer t.Stop()
+			deadline = t.C
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		case <-deadline:
+			return
+		}
+	}
+}
+
+func (w *Worker) progressCh() chan struct{} {
+	w.progressMu.Lock()
+	defer w.progressMu.Unlock()
+	if w.progress == nil {
+		w.progress = make(chan struct{})
+	}
+	return w.progress
+}
+
+// claimed records what a claim found for Admit and wakes its waiters.
+func (w *Worker) claimed(msgs []job, full bool) {
+	if full && len(msgs) > 0 {
+		newest := msgs[0].m.CreatedAt
+		for _, j := range msgs[1:] {
+			if j.m.CreatedAt.After(newest) {
+				newest = j.m.CreatedAt
+			}
+		}
+		w.behindSince.Store(newest.UnixNano())
+	} else {
+		w.behindSince.Store(0)
+	}
+	w.progressMu.Lock()
+	if w.progress != nil {
+		close(w.progress)
+		w.progress = nil
+	}
+	w.progressMu.Unlock()
 }
 
 // DefaultConcurrency is how many messages a Worker sends at once unless
@@ -149,6 +241,7 @@ func (w *Worker) Run(ctx context.Context) error {
 				// then any worker picks them up again.
 				if sendCtx.Err() == nil {
 					done, err := w.deliver(sendCtx, j)
+					w.lastSent.Store(time.Now().UnixNano())
 					if err != nil {
 						w.logger().LogAttrs(ctx, slog.LevelWarn, "delivery: outbox", slog.Any("error", err))
 					}
@@ -173,6 +266,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		if !full {
 			want := min(room, w.batchSize())
 			msgs, err := w.claim(ctx, want)
+			if err == nil {
+				w.claimed(msgs, len(msgs) == want)
+			}
 			switch {
 			case err != nil && ctx.Err() == nil:
 				w.logger().LogAttrs(ctx, slog.LevelWarn, "delivery: outbox", slog.Any("error", err))

@@ -57,6 +57,11 @@ type Service struct {
 	// Events records tenant log events; nil drops them.
 	Events func(context.Context, store.Event) error
 	Now    func() time.Time
+	// Admit, when set, is called before a message is queued to the outbox,
+	// and may hold the request back while the outbox is behind
+	// (delivery.Worker.Admit). It is called for suppressed messages too, so
+	// that a start that sends nothing takes as long as one that sends.
+	Admit func(ctx context.Context)
 	// Queued is called after a message was committed to the outbox, to wake
 	// the delivery worker. It may be nil.
 	Queued func()
@@ -271,6 +276,9 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, err
 		NextAttempt: now,
 		Status:      store.OutboxPending,
 		CreatedAt:   now,
+	}
+	if s.Admit != nil {
+		s.Admit(ctx)
 	}
 	bs, err := s.Store.CreateCode(ctx, code, msg, req.Takes...)
 	if err != nil {
