@@ -1,8 +1,6 @@
 package tenant
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -185,141 +183,6 @@ func (o *obj) warnf(format string, args ...any) {
 	}
 	o.p.warn(where + ": " + fmt.Sprintf(format, args...))
 }
-
-// check validates m against fs and returns the document to store: null
-// values and read-only fields are dropped, integers given as strings become
-// numbers. Fields with errors are left out. warn is false inside a field
-// that is itself ignored, so that it is reported once.
-func (o *obj) check(prefix string, fs fields, m map[string]any, warn bool) map[string]any {
-	out := make(map[string]any, len(m))
-	for _, k := range sortedKeys(m) {
-		v := m[k]
-		path := k
-		if prefix != "" {
-			path = prefix + "." + k
-		}
-		f, ok := fs[k]
-		if !ok {
-			o.errorf("unknown field %q", path)
-			continue
-		}
-		if v == nil {
-			continue
-		}
-		if f.support == readOnly {
-			if warn {
-				o.warnf("field %q is read-only; ignored", path)
-			}
-			continue
-		}
-		nv, ok := o.value(path, f, v, warn && f.support == used)
-		if !ok {
-			continue
-		}
-		if warn && f.support == ignored && !isZero(nv) {
-			o.warnf("field %q is not implemented yet; ignored", path)
-		}
-		out[k] = nv
-	}
-	return out
-}
-
-func (o *obj) value(path string, f field, v any, warn bool) (any, bool) {
-	bad := func(want string) (any, bool) {
-		if s, ok := v.(string); ok && wholeKeyword.MatchString(s) {
-			o.errorf("field %q: want %s, got placeholder %s, which is not set", path, want, s)
-		} else {
-			o.errorf("field %q: want %s, got %s", path, want, typeName(v))
-		}
-		return nil, false
-	}
-	switch f.kind {
-	case kString:
-		if _, ok := v.(string); !ok {
-			return bad("a string")
-		}
-	case kBool:
-		if _, ok := v.(bool); !ok {
-			return bad("true or false")
-		}
-	case kInt:
-		n, ok := v.(json.Number)
-		if !ok || !isInt(string(n)) {
-			return bad("an integer")
-		}
-	case kIntOrString:
-		switch x := v.(type) {
-		case json.Number:
-			if !isInt(string(x)) {
-				return bad("an integer")
-			}
-		case string:
-			s := strings.TrimSpace(x)
-			if !isInt(s) {
-				return bad("an integer")
-			}
-			return json.Number(s), true
-		default:
-			return bad("an integer")
-		}
-	case kStrings:
-		list, ok := v.([]any)
-		if !ok {
-			return bad("a list of strings")
-		}
-		for i, e := range list {
-			if _, ok := e.(string); !ok {
-				o.errorf("field %q: want a string, got %s", fmt.Sprintf("%s[%d]", path, i), typeName(e))
-				return nil, false
-			}
-		}
-	case kStringMap:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return bad("an object of strings")
-		}
-		out := make(map[string]any, len(m))
-		for k, e := range m {
-			switch e.(type) {
-			case nil:
-			case string:
-				out[k] = e
-			default:
-				o.errorf("field %q: want a string, got %s", path+"."+k, typeName(e))
-				return nil, false
-			}
-		}
-		return out, true
-	case kObject:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return bad("an object")
-		}
-		return o.check(path, f.fields, m, warn), true
-	case kObjects:
-		list, ok := v.([]any)
-		if !ok {
-			return bad("a list of objects")
-		}
-		out := make([]any, 0, len(list))
-		for i, e := range list {
-			m, ok := e.(map[string]any)
-			if !ok {
-				o.errorf("field %q: want an object, got %s", fmt.Sprintf("%s[%d]", path, i), typeName(e))
-				return nil, false
-			}
-			out = append(out, o.check(fmt.Sprintf("%s[%d]", path, i), f.fields, m, warn))
-		}
-		return out, true
-	case kFree:
-		if _, ok := v.(map[string]any); !ok {
-			return bad("an object")
-		}
-	case kAny:
-	}
-	return v, true
-}
-
 func (p *parser) clients(f *File, list []any) {
 	p.clientNames = map[string]int{}
 	p.clientIDs = map[string]int{}
@@ -362,84 +225,6 @@ func (p *parser) clients(f *File, list []any) {
 		f.clients = append(f.clients, fileClient{doc: doc, secret: secret})
 	}
 }
-
-func validateClient(o *obj, c *Client) {
-	if !appTypes[c.AppType] {
-		o.errorf("field \"app_type\": unknown value %q", c.AppType)
-	} else if c.AppType != AppSPA && c.AppType != AppNative && c.AppType != AppRegularWeb && c.AppType != AppNonInteractive {
-		o.warnf("app_type %q is not implemented yet; treated as regular_web", c.AppType)
-	}
-	if !authMethods[c.TokenEndpointAuthMethod] {
-		o.errorf("field \"token_endpoint_auth_method\": unknown value %q", c.TokenEndpointAuthMethod)
-	}
-	for i, g := range c.GrantTypes {
-		if !grantTypes[g] {
-			o.errorf("field \"grant_types[%d]\": unknown grant type %q", i, g)
-		}
-	}
-	checkURLs(o, "callbacks", c.Callbacks, false)
-	checkURLs(o, "allowed_logout_urls", c.AllowedLogoutURLs, false)
-	checkURLs(o, "web_origins", c.WebOrigins, true)
-	checkURLs(o, "allowed_origins", c.AllowedOrigins, true)
-	for _, list := range []struct {
-		name    string
-		entries []string
-	}{{"web_origins", c.WebOrigins}, {"allowed_origins", c.AllowedOrigins}} {
-		for i, e := range list.entries {
-			if absoluteURL(e, true) && !IsWebOrigin(e) {
-				o.warnf("%s[%d] %q is not an origin (http or https, a host, no path): it matches nothing", list.name, i, e)
-			}
-		}
-	}
-	if c.CrossOriginLoc != "" {
-		if scheme, _, _, ok := splitURL(c.CrossOriginLoc); !ok || (scheme != "http" && scheme != "https") || strings.Contains(c.CrossOriginLoc, "*") {
-			o.errorf("field \"cross_origin_loc\": %q is not an http or https URL", c.CrossOriginLoc)
-		}
-	}
-	if c.CrossOriginAuth && len(c.WebOrigins) == 0 {
-		o.warnf("cross_origin_authentication is on but web_origins is empty: /co/authenticate refuses every origin")
-	}
-	if c.LogoURI != "" && !strings.HasPrefix(c.LogoURI, "https://") {
-		o.warnf("logo_uri %q is not an https URL; the login page shows no logo", c.LogoURI)
-	}
-	if color := c.PrimaryColor(); color != "" && !ValidColor(color) {
-		o.errorf("field \"sesame.branding.primary_color\": want #RGB or #RRGGBB, got %q", color)
-	}
-	if j := c.JWTConfiguration; j != nil {
-		if !signingAlgs[j.Alg] {
-			o.errorf("field \"jwt_configuration.alg\": unknown value %q", j.Alg)
-		}
-		if j.LifetimeInSeconds <= 0 {
-			o.errorf("field \"jwt_configuration.lifetime_in_seconds\": must be positive")
-		}
-	}
-	if r := c.RefreshToken; r != nil {
-		if !rotationTypes[r.RotationType] {
-			o.errorf("field \"refresh_token.rotation_type\": want rotating or non-rotating, got %q", r.RotationType)
-		}
-		if !expirationTypes[r.ExpirationType] {
-			o.errorf("field \"refresh_token.expiration_type\": want expiring or non-expiring, got %q", r.ExpirationType)
-		}
-		if r.Leeway < 0 {
-			o.errorf("field \"refresh_token.leeway\": must not be negative")
-		}
-		if r.TokenLifetime <= 0 || r.IdleTokenLifetime <= 0 {
-			o.errorf("field \"refresh_token\": token_lifetime and idle_token_lifetime must be positive")
-		}
-	}
-}
-
-// checkURLs checks that every entry is an absolute URL. Auth0 allows a
-// wildcard in the host (https://*.example.com/cb), so '*' is accepted
-// anywhere; native apps use custom schemes (com.example.app://callback).
-func checkURLs(o *obj, name string, urls []string, origin bool) {
-	for i, u := range urls {
-		if !absoluteURL(u, origin) {
-			o.errorf("field \"%s[%d]\": %q is not an absolute URL", name, i, u)
-		}
-	}
-}
-
 func (p *parser) connections(f *File, list []any) {
 	names := map[string]int{}
 	for i, v := range list {
@@ -496,32 +281,6 @@ func (p *parser) connections(f *File, list []any) {
 			validateConnection(o, c)
 		}
 		f.connections = append(f.connections, doc)
-	}
-}
-
-func validateConnection(o *obj, c *Connection) {
-	t := c.Options.TOTP
-	if t.Length < 4 || t.Length > 10 {
-		o.errorf("field \"options.totp.length\": must be between 4 and 10")
-	}
-	if t.TimeStep <= 0 {
-		o.errorf("field \"options.totp.time_step\": must be positive")
-	}
-	switch c.Strategy {
-	case "email":
-		if e := c.Options.Email; e != nil && e.Syntax != "" && e.Syntax != "liquid" {
-			o.errorf("field \"options.email.syntax\": want liquid, got %q", e.Syntax)
-		}
-		if so := c.Options.Sesame; so != nil && so.LoginPageSend != "" && so.LoginPageSend != "code" && so.LoginPageSend != "link" {
-			o.errorf("field \"options.sesame.login_page_send\": want code or link, got %q", so.LoginPageSend)
-		}
-	case "sms":
-		if s := c.Options.Syntax; s != "" && !smsSyntaxes[s] {
-			o.errorf("field \"options.syntax\": want md_with_macros or liquid, got %q", s)
-		}
-		if u := c.Options.GatewayURL; u != "" && !absoluteURL(u, true) {
-			o.errorf("field \"options.gateway_url\": not an absolute URL")
-		}
 	}
 }
 
@@ -699,81 +458,64 @@ func (p *parser) emailProvider(f *File, v any) {
 	f.emailProvider = doc
 }
 
-// decodeDoc fills v from a checked document.
-func decodeDoc(doc map[string]any, v any) error {
-	if err := json.Unmarshal(mustJSON(doc), v); err != nil {
-		return fmt.Errorf("decode: %w", err)
-	}
-	return nil
-}
+// Sections of a Deploy CLI tenant file that Sesame reads (source: the
+// handlers in auth0-deploy-cli src/context/yaml/handlers).
+const (
+	sectionClients         = "clients"
+	sectionConnections     = "connections"
+	sectionResourceServers = "resourceServers"
+	sectionClientGrants    = "clientGrants"
+	sectionEmailProvider   = "emailProvider"
+)
 
-// mustJSON encodes a document the way it is stored: keys sorted, HTML left
-// alone, so that the same document always gives the same bytes.
-func mustJSON(v any) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		// Documents hold only values decoded from JSON or YAML.
-		panic(fmt.Sprintf("tenant: encode document: %v", err))
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// isZero reports whether v asks for nothing: null, false, "", 0, [], or an
-// object of such values.
-func isZero(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case bool:
-		return !x
-	case string:
-		return x == ""
-	case json.Number:
-		f, err := x.Float64()
-		return err == nil && f == 0
-	case []any:
-		return len(x) == 0
-	case map[string]any:
-		for _, e := range x {
-			if !isZero(e) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
-func isInt(s string) bool {
-	_, err := strconv.ParseInt(s, 10, 64)
-	return err == nil
-}
-
-func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case json.Number:
-		return "a number"
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "an object"
-	}
-	return fmt.Sprintf("%T", v)
+// unimplementedSections are the other sections a0deploy knows. Each is
+// accepted with one warning when it holds anything.
+var unimplementedSections = map[string]bool{
+	"tenant":                              true,
+	"pages":                               true,
+	"rules":                               true,
+	"rulesConfigs":                        true,
+	"hooks":                               true,
+	"actions":                             true,
+	"actionModules":                       true,
+	"triggers":                            true,
+	"databases":                           true,
+	"emailTemplates":                      true,
+	"guardianFactors":                     true,
+	"guardianFactorProviders":             true,
+	"guardianFactorTemplates":             true,
+	"guardianPhoneFactorMessageTypes":     true,
+	"guardianPhoneFactorSelectedProvider": true,
+	"guardianPhoneFactorSettings":         true,
+	"guardianEmailFactorSettings":         true,
+	"guardianSettings":                    true,
+	"guardianPolicies":                    true,
+	"roles":                               true,
+	"organizations":                       true,
+	"migrations":                          true,
+	"attackProtection":                    true,
+	"branding":                            true,
+	"logStreams":                          true,
+	"eventStreams":                        true,
+	"prompts":                             true,
+	"customDomains":                       true,
+	"themes":                              true,
+	"forms":                               true,
+	"flows":                               true,
+	"flowVaults":                          true,
+	"flowVaultConnections":                true,
+	"selfServiceProfiles":                 true,
+	"networkACLs":                         true,
+	"networkACLKeys":                      true,
+	"phoneProviders":                      true,
+	"phoneTemplates":                      true,
+	"userAttributeProfiles":               true,
+	"connectionProfiles":                  true,
+	"tokenExchangeProfiles":               true,
+	"riskAssessment":                      true,
+	"riskAssessments":                     true,
+	"riskAssessmentsNewDevice":            true,
+	"rateLimitPolicies":                   true,
+	"supplementalSignals":                 true,
+	"clientAuthCredentials":               true,
 }

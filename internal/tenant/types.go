@@ -40,7 +40,7 @@ type Tenant struct {
 }
 
 // Client is an application (Management API /api/v2/clients). Only the fields
-// Sesame acts on are typed here; see schema.go for every accepted field.
+// Sesame acts on are typed here; see fields.go for every accepted field.
 type Client struct {
 	ClientID                       string   `json:"client_id"`
 	Name                           string   `json:"name"`
