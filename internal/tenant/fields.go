@@ -12,7 +12,8 @@ package tenant
 // A field is "used" when Sesame acts on it (it is typed in types.go) or when
 // it only describes the object (description, metadata); "ignored" fields are
 // accepted, stored and reported with one warning; "readOnly" fields are set
-// by Auth0, never by a file: they are dropped with one warning.
+// by Auth0, never by a file: they are dropped with one warning. The same
+// tables check an object sent alone to the Management API (validate.go).
 
 // credentialFields is a client credential (private_key_jwt, mTLS, JAR).
 var credentialFields = fields{

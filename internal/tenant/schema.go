@@ -61,11 +61,44 @@ func enabledFlag(s support) field       { return object(s, fields{"enabled": boo
 func credentialList(s support) field    { return objects(s, credentialFields) }
 func activeFlag(s support) field        { return object(s, fields{"active": boolean(used)}) }
 
+// checker collects what is wrong with one object (errors) and what it asks
+// for that Sesame does not do (warnings). Messages name fields by their path
+// inside the object ("options.totp.length") and never quote a value of the
+// wrong type, which may be a secret; whoever reports them says which object
+// they are about (the tenant file adds its section and index).
+type checker struct {
+	errs     []string
+	warnings []string
+	// describe names a value of the wrong type in messages; nil names its
+	// JSON type ("a string"). The tenant file also names a placeholder that
+	// the environment left unset.
+	describe func(v any) string
+}
+
+func (c *checker) errorf(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Sprintf(format, args...))
+}
+
+func (c *checker) warnf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if !slices.Contains(c.warnings, msg) {
+		c.warnings = append(c.warnings, msg)
+	}
+}
+
+// err is every error found, or nil.
+func (c *checker) err() error {
+	if len(c.errs) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: slices.Clone(c.errs)}
+}
+
 // check validates m against fs and returns the document to store: null
 // values and read-only fields are dropped, integers given as strings become
 // numbers. Fields with errors are left out. warn is false inside a field
 // that is itself ignored, so that it is reported once.
-func (o *obj) check(prefix string, fs fields, m map[string]any, warn bool) map[string]any {
+func (c *checker) check(prefix string, fs fields, m map[string]any, warn bool) map[string]any {
 	out := make(map[string]any, len(m))
 	for _, k := range sortedKeys(m) {
 		v := m[k]
@@ -75,7 +108,7 @@ func (o *obj) check(prefix string, fs fields, m map[string]any, warn bool) map[s
 		}
 		f, ok := fs[k]
 		if !ok {
-			o.errorf("unknown field %q", path)
+			c.errorf("unknown field %q", path)
 			continue
 		}
 		if v == nil {
@@ -83,29 +116,29 @@ func (o *obj) check(prefix string, fs fields, m map[string]any, warn bool) map[s
 		}
 		if f.support == readOnly {
 			if warn {
-				o.warnf("field %q is read-only; ignored", path)
+				c.warnf("field %q is read-only; ignored", path)
 			}
 			continue
 		}
-		nv, ok := o.value(path, f, v, warn && f.support == used)
+		nv, ok := c.value(path, f, v, warn && f.support == used)
 		if !ok {
 			continue
 		}
 		if warn && f.support == ignored && !isZero(nv) {
-			o.warnf("field %q is not implemented yet; ignored", path)
+			c.warnf("field %q is not implemented yet; ignored", path)
 		}
 		out[k] = nv
 	}
 	return out
 }
 
-func (o *obj) value(path string, f field, v any, warn bool) (any, bool) {
+func (c *checker) value(path string, f field, v any, warn bool) (any, bool) {
 	bad := func(want string) (any, bool) {
-		if s, ok := v.(string); ok && wholeKeyword.MatchString(s) {
-			o.errorf("field %q: want %s, got placeholder %s, which is not set", path, want, s)
-		} else {
-			o.errorf("field %q: want %s, got %s", path, want, typeName(v))
+		got := typeName(v)
+		if c.describe != nil {
+			got = c.describe(v)
 		}
+		c.errorf("field %q: want %s, got %s", path, want, got)
 		return nil, false
 	}
 	switch f.kind {
@@ -144,7 +177,7 @@ func (o *obj) value(path string, f field, v any, warn bool) (any, bool) {
 		}
 		for i, e := range list {
 			if _, ok := e.(string); !ok {
-				o.errorf("field %q: want a string, got %s", fmt.Sprintf("%s[%d]", path, i), typeName(e))
+				c.errorf("field %q: want a string, got %s", fmt.Sprintf("%s[%d]", path, i), typeName(e))
 				return nil, false
 			}
 		}
@@ -160,7 +193,7 @@ func (o *obj) value(path string, f field, v any, warn bool) (any, bool) {
 			case string:
 				out[k] = e
 			default:
-				o.errorf("field %q: want a string, got %s", path+"."+k, typeName(e))
+				c.errorf("field %q: want a string, got %s", path+"."+k, typeName(e))
 				return nil, false
 			}
 		}
@@ -170,7 +203,7 @@ func (o *obj) value(path string, f field, v any, warn bool) (any, bool) {
 		if !ok {
 			return bad("an object")
 		}
-		return o.check(path, f.fields, m, warn), true
+		return c.check(path, f.fields, m, warn), true
 	case kObjects:
 		list, ok := v.([]any)
 		if !ok {
@@ -180,10 +213,10 @@ func (o *obj) value(path string, f field, v any, warn bool) (any, bool) {
 		for i, e := range list {
 			m, ok := e.(map[string]any)
 			if !ok {
-				o.errorf("field %q: want an object, got %s", fmt.Sprintf("%s[%d]", path, i), typeName(e))
+				c.errorf("field %q: want an object, got %s", fmt.Sprintf("%s[%d]", path, i), typeName(e))
 				return nil, false
 			}
-			out = append(out, o.check(fmt.Sprintf("%s[%d]", path, i), f.fields, m, warn))
+			out = append(out, c.check(fmt.Sprintf("%s[%d]", path, i), f.fields, m, warn))
 		}
 		return out, true
 	case kFree:
