@@ -69,3 +69,46 @@ func TestTenant_AReplicaServesWhatAnotherImported(t *testing.T) {
 		t.Errorf("the switch was logged %d times, want once", n)
 	}
 }
+
+// TestTenant_AStoredTenantThatDoesNotLoadKeepsTheOneInUse: another replica
+// imported a tenant whose email template does not parse (its own start
+// failed, after the import). The running one says so once and keeps serving
+// the tenant it has: the application that file adds stays unknown.
+func TestTenant_AStoredTenantThatDoesNotLoadKeepsTheOneInUse(t *testing.T) {
+	e := newEnv(t, envOptions{tenantReload: 200 * time.Millisecond})
+	const newID, newSecret = "addedByBrokenReplica0000000001", "added-by-broken-replica-secret-0123456789-abc"
+	raw, err := os.ReadFile(e.Tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(raw), "clients:\n", `clients:
+  - name: Added With A Broken Template
+    client_id: `+newID+`
+    client_secret: `+newSecret+`
+    app_type: regular_web
+    grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp]
+`, 1)
+	broken = strings.Replace(broken, `subject: "Your code for {{ application.name }}"`, `subject: "Your code{% if application.name %} for {{ application.name }}"`, 1)
+	broken = strings.Replace(broken, "enabled_clients: [", "enabled_clients: [Added With A Broken Template, ", 1)
+	file := filepath.Join(t.TempDir(), "tenant.yaml")
+	if err := os.WriteFile(file, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if other, err := app.New(context.Background(), app.Config{Issuer: e.URL, Database: e.database(), Tenant: file},
+		slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+		other.Close()
+		t.Fatal("a replica started on a tenant whose template does not parse")
+	}
+
+	time.Sleep(time.Second) // five reload intervals
+	if n := strings.Count(e.logs.String(), "the stored tenant changed but does not load"); n != 1 {
+		t.Errorf("the broken tenant was logged %d times, want once:\n%s", n, e.logs.String())
+	}
+	r := e.postJSON("passwordless/start", map[string]any{
+		"client_id": newID, "client_secret": newSecret, "connection": "email",
+		"email": "late@example.com", "send": "code",
+	})
+	if r.Status != 400 || !strings.Contains(string(r.Body), "Unknown client") {
+		t.Errorf("start with the broken tenant's application: %d %s, want the tenant in use to stay", r.Status, r.Body)
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +41,9 @@ const (
 type App struct {
 	Config Config
 	Store  store.Store
+	// Tenant is the tenant in service, the one copy that the server, the
+	// delivery worker and the signing keys read.
+	Tenant *tenant.Live
 	Server *server.Server
 	Worker *delivery.Worker
 	Keys   *token.Keys
@@ -52,10 +54,6 @@ type App struct {
 	Credentials []tenant.Credentials
 	// Warnings are the tenant file's warnings.
 	Warnings []string
-
-	// tenantState is the stored tenant the server works from, to tell
-	// when another replica changed it.
-	tenantState store.TenantState
 
 	// providers picks the email and SMS senders the tenant configures.
 	providers *delivery.Providers
@@ -150,19 +148,11 @@ func (a *App) init(ctx context.Context) error {
 			a.Credentials = creds
 		}
 	}
-	state, err := st.Tenant(ctx)
-	if err != nil {
+	a.Tenant = tenant.NewLive(st, checkTemplates)
+	if err := a.Tenant.Load(ctx); err != nil {
 		return fmt.Errorf("load tenant: %w", err)
 	}
-	t, err := tenant.FromState(state)
-	if err != nil {
-		return fmt.Errorf("load tenant: %w", err)
-	}
-	if err := checkTemplates(t); err != nil {
-		return err
-	}
-	a.tenantState = state
-	for _, c := range t.Connections {
+	for _, c := range a.Tenant.Current().Connections {
 		if c.Strategy == "sms" && len(c.Options.AllowedCountryCodes()) == 0 {
 			a.Logger.Warn("sms connection allows every country: set options.sesame.allowed_country_codes to the countries you serve, to limit SMS pumping (toll fraud)", "connection", c.Name)
 		}
@@ -201,7 +191,7 @@ func (a *App) init(ctx context.Context) error {
 		RotateEvery:    cfg.KeyRotationInterval,
 		// Asked at each rotation, from the tenant in force then.
 		PublishFor: func() time.Duration {
-			return token.PublishFor(oauth.LongestTokenLifetime(a.Server.Tenant()), reload)
+			return token.PublishFor(oauth.LongestTokenLifetime(a.Tenant.Current()), reload)
 		},
 		Now:    now,
 		Logger: a.Logger,
@@ -227,8 +217,7 @@ func (a *App) init(ctx context.Context) error {
 	}
 	a.Server = &server.Server{Issuer: cfg.Issuer, Keys: keys, Logger: a.Logger, Now: now, TrustedProxies: cfg.TrustedProxies,
 		Limiter: &ratelimit.Limiter{Store: st, Settings: limits}, Events: events,
-		Ready: st.Ready, RequestTimeout: writeTimeout(cfg) - 5*time.Second}
-	a.Server.SetTenant(t)
+		Ready: st.Ready, RequestTimeout: writeTimeout(cfg) - 5*time.Second, Live: a.Tenant}
 	a.providers = &delivery.Providers{
 		// A session kept open for every sender the worker runs.
 		SMTPOptions: delivery.SMTPOptions{MaxIdle: cfg.DeliveryConcurrency},
@@ -240,7 +229,7 @@ func (a *App) init(ctx context.Context) error {
 		Sealer: sealer,
 		// Asked again and again, so that a tenant reload can swap the email
 		// provider under a running worker.
-		Sender:      func() delivery.EmailSender { return a.providers.Email(a.Server.Tenant().EmailProvider) },
+		Sender:      func() delivery.EmailSender { return a.providers.Email(a.Tenant.Current().EmailProvider) },
 		Logger:      a.Logger,
 		Now:         now,
 		Lease:       cfg.OutboxLease,
@@ -292,34 +281,25 @@ func (a *App) Start() {
 	a.mu.Unlock()
 }
 
-// followTenant rereads the stored tenant every TenantReloadInterval and
-// switches to it when it changed: another replica started with a new tenant
-// file, or (later) the Management API changed it. A tenant that does not
-// load (a template that does not parse) is logged and the one in use stays.
+// followTenant reloads the stored tenant every TenantReloadInterval, so
+// that a change made elsewhere is served: another replica started with a
+// new tenant file, or (later) the Management API changed it. A tenant that
+// does not load (a template that does not parse) is logged once and the one
+// in use stays.
 func (a *App) followTenant(ctx context.Context) {
 	every(ctx, a.Config.TenantReloadInterval, 5*time.Second, func() {
-		state, err := a.Store.Tenant(ctx)
-		if err != nil {
+		changed, err := a.Tenant.Reload(ctx)
+		var invalid *tenant.LoadError
+		switch {
+		case errors.As(err, &invalid):
+			a.Logger.Error("the stored tenant changed but does not load; keeping the one in use", "err", err)
+		case err != nil:
 			if ctx.Err() == nil {
 				a.Logger.Warn("reread tenant", "err", err)
 			}
-			return
+		case changed:
+			a.Logger.Info("the stored tenant changed; now serving the new one", "version", a.Tenant.Version())
 		}
-		if reflect.DeepEqual(state, a.tenantState) {
-			return
-		}
-		next, err := tenant.FromState(state)
-		if err == nil {
-			err = checkTemplates(next)
-		}
-		if err != nil {
-			a.Logger.Error("the stored tenant changed but does not load; keeping the one in use", "err", err)
-			a.tenantState = state // say it once, not every interval
-			return
-		}
-		a.tenantState = state
-		a.Server.SetTenant(next)
-		a.Logger.Info("the stored tenant changed; now serving the new one")
 	})
 }
 
@@ -372,7 +352,7 @@ func Serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	}
 	defer a.Close()
 	a.PrintCredentials(stdout)
-	if ep := a.Server.Tenant().EmailProvider; ep == nil || (ep.Enabled != nil && !*ep.Enabled) {
+	if ep := a.Tenant.Current().EmailProvider; ep == nil || (ep.Enabled != nil && !*ep.Enabled) {
 		logger.Warn("no email provider configured: development delivery, messages are printed to this log instead of being sent")
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)

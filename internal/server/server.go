@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/sesame-id/sesame/internal/login"
@@ -55,15 +54,15 @@ type Server struct {
 	// deadline), so that a database that stopped answering gives a 503
 	// before the client gives up; 0 sets none.
 	RequestTimeout time.Duration
-
-	tenant atomic.Pointer[tenant.Tenant]
+	// Live holds the tenant in service, shared with the rest of the
+	// process, which reloads it.
+	Live *tenant.Live
 }
 
-// SetTenant replaces the configuration the server works from.
-func (s *Server) SetTenant(t *tenant.Tenant) { s.tenant.Store(t) }
-
-// Tenant returns the configuration the server works from.
-func (s *Server) Tenant() *tenant.Tenant { return s.tenant.Load() }
+// Tenant returns the tenant in service. A handler reads it once and works
+// from that one throughout, so that a reload mid-request changes nothing
+// under it.
+func (s *Server) Tenant() *tenant.Tenant { return s.Live.Current() }
 
 // Handler returns the HTTP handler with every route and the common
 // middleware (panic recovery, body limit, access log).

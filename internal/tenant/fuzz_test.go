@@ -1,14 +1,18 @@
 package tenant
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"reflect"
 	"testing"
 )
 
-// FuzzParseFile checks that no input makes ParseFile panic, and that any
-// file it accepts imports, twice, to the same state.
+// FuzzParseFile checks that no input makes ParseFile panic, that every
+// object of a file it accepts validates again as it is stored (what a
+// Management API PATCH is merged onto), and that the file imports, twice, to
+// the same state.
 func FuzzParseFile(f *testing.F) {
 	for _, path := range []string{"testdata/export/tenant.yaml", "testdata/tenant.json"} {
 		data, err := os.ReadFile(path)
@@ -29,7 +33,10 @@ func FuzzParseFile(f *testing.F) {
 		if err != nil {
 			return
 		}
-		file.Tenant()
+		if c := CheckTenant(file.Tenant()); len(c) != 0 {
+			t.Fatalf("an accepted file has conflicts: %v", c)
+		}
+		revalidate(t, file)
 		st := &fakeStore{}
 		ctx := context.Background()
 		if _, err := Import(ctx, st, file, t0); err != nil {
@@ -46,4 +53,47 @@ func FuzzParseFile(f *testing.F) {
 			t.Fatalf("FromStore: %v", err)
 		}
 	})
+}
+
+// revalidate checks that every object of an accepted file passes its
+// validation again, as stored.
+func revalidate(t *testing.T, file *File) {
+	t.Helper()
+	for _, fc := range file.clients {
+		if _, _, err := ValidateClient(roundTrip(t, fc.doc)); err != nil {
+			t.Fatalf("stored client: %v", err)
+		}
+	}
+	for _, doc := range file.connections {
+		if _, _, err := ValidateConnection(roundTrip(t, doc)); err != nil {
+			t.Fatalf("stored connection: %v", err)
+		}
+	}
+	for _, doc := range file.resourceServers {
+		if _, _, err := ValidateResourceServer(roundTrip(t, doc)); err != nil {
+			t.Fatalf("stored resource server: %v", err)
+		}
+	}
+	for _, doc := range file.clientGrants {
+		if _, _, err := ValidateClientGrant(roundTrip(t, doc)); err != nil {
+			t.Fatalf("stored client grant: %v", err)
+		}
+	}
+	if file.emailProvider != nil {
+		if _, _, err := ValidateEmailProvider(roundTrip(t, file.emailProvider)); err != nil {
+			t.Fatalf("stored email provider: %v", err)
+		}
+	}
+}
+
+// roundTrip is doc as read back from the store.
+func roundTrip(t *testing.T, doc map[string]any) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(mustJSON(doc)))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -126,8 +126,8 @@ func apply(state *store.TenantState, f *File, now time.Time) ([]Credentials, err
 		}
 		hash := rec.SecretHash
 		switch {
-		case fc.secret != "":
-			hash = HashSecret(fc.secret)
+		case fc.secretHash != nil:
+			hash = bytes.Clone(fc.secretHash)
 		case len(hash) == 0 && !c.IsPublic():
 			secret, err := randomSecret()
 			if err != nil {

@@ -84,9 +84,7 @@ func (f *File) Tenant() *Tenant {
 	for _, fc := range f.clients {
 		var c Client
 		_ = decodeDoc(fc.doc, &c) // checked by ParseFile
-		if fc.secret != "" {
-			c.SecretHash = HashSecret(fc.secret)
-		}
+		c.SecretHash = slices.Clone(fc.secretHash)
 		c.applyDefaults()
 		t.Clients = append(t.Clients, &c)
 	}

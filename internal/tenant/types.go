@@ -1,7 +1,9 @@
 // Package tenant holds Sesame's configuration objects in Auth0's Management
 // API shapes: clients (applications), connections, resource servers (APIs),
-// client grants and the email provider. It loads them from a tenant file in
-// the Auth0 Deploy CLI layout, validates them, fills in Auth0's defaults and
+// client grants and the email provider. It validates them one by one
+// (ValidateClient and its siblings, for the tenant file and the Management
+// API alike) and together (CheckTenant), loads them from a tenant file in
+// the Auth0 Deploy CLI layout (ParseFile), fills in Auth0's defaults and
 // keeps them in the store.
 package tenant
 
@@ -40,7 +42,7 @@ type Tenant struct {
 }
 
 // Client is an application (Management API /api/v2/clients). Only the fields
-// Sesame acts on are typed here; see schema.go for every accepted field.
+// Sesame acts on are typed here; see fields.go for every accepted field.
 type Client struct {
 	ClientID                       string   `json:"client_id"`
 	Name                           string   `json:"name"`
