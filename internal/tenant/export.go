@@ -41,7 +41,9 @@ type ExportOptions struct {
 //
 // Clients are referred to by name (enabled_clients, clientGrants), as
 // a0deploy does; ids (client_id, connection and grant ids) are kept, so
-// that importing the export into an empty database gives the same ids.
+// that importing the export into an empty database gives the same ids. A
+// reference to a client the store no longer has is left out, with the
+// grants of such a client: a file could not name it.
 // Secrets are never written: client secrets are not known (only their
 // hash is stored; a client without client_secret keeps its stored one, and
 // an import into an empty database makes a new one), and the others are
@@ -83,12 +85,6 @@ func Export(state store.TenantState, opts ExportOptions) (map[string][]byte, err
 	slices.SortStableFunc(doc.Clients, func(a, b map[string]any) int {
 		return cmp.Or(strings.Compare(strOf(a["name"]), strOf(b["name"])), strings.Compare(strOf(a["client_id"]), strOf(b["client_id"])))
 	})
-	clientName := func(id string) string {
-		if n, ok := names[id]; ok {
-			return n
-		}
-		return id // a client the store no longer has: left as it was
-	}
 
 	connections := slices.Clone(state.Connections)
 	slices.SortStableFunc(connections, func(a, b store.ConnectionRecord) int { return strings.Compare(a.Name, b.Name) })
@@ -102,7 +98,11 @@ func Export(state store.TenantState, opts ExportOptions) (map[string][]byte, err
 		if list, ok := m["enabled_clients"].([]any); ok {
 			refs := make([]string, 0, len(list))
 			for _, e := range list {
-				refs = append(refs, clientName(strOf(e)))
+				// A client the store no longer has (deleted through the
+				// Management API) enables nothing, and a file cannot name it.
+				if n, ok := names[strOf(e)]; ok {
+					refs = append(refs, n)
+				}
 			}
 			slices.Sort(refs)
 			m["enabled_clients"] = stringsToAny(slices.Compact(refs))
@@ -146,11 +146,15 @@ func Export(state store.TenantState, opts ExportOptions) (map[string][]byte, err
 	})
 
 	for _, r := range state.ClientGrants {
+		name, ok := names[r.ClientID]
+		if !ok {
+			continue // the grant of a client the store no longer has grants nothing
+		}
 		m, err := decodeStored(r.Data, "client grant "+r.ID)
 		if err != nil {
 			return nil, err
 		}
-		m["id"], m["client_id"], m["audience"] = r.ID, clientName(r.ClientID), r.Audience
+		m["id"], m["client_id"], m["audience"] = r.ID, name, r.Audience
 		doc.ClientGrants = append(doc.ClientGrants, m)
 	}
 	slices.SortStableFunc(doc.ClientGrants, func(a, b map[string]any) int {

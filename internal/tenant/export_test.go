@@ -237,3 +237,39 @@ func TestExport_Layout(t *testing.T) {
 		t.Error("format toml accepted")
 	}
 }
+
+// TestExport_LeavesOutReferencesToClientsThatAreGone: a client deleted
+// since (the Management API deletes; an import never does) leaves its id
+// in enabled_clients and its grants in the store; the export, which could
+// not name it, leaves both out, so that it still imports.
+func TestExport_LeavesOutReferencesToClientsThatAreGone(t *testing.T) {
+	st := exportFixture(t)
+	var backend string
+	for i, c := range st.state.Clients {
+		if c.Name == "Backend" {
+			backend = c.ClientID
+			st.state.Clients = append(st.state.Clients[:i], st.state.Clients[i+1:]...)
+			break
+		}
+	}
+	for i, c := range st.state.Connections {
+		if c.Name == "email" {
+			var m map[string]any
+			_ = json.Unmarshal(c.Data, &m)
+			m["enabled_clients"] = append(m["enabled_clients"].([]any), backend)
+			st.state.Connections[i].Data, _ = json.Marshal(m)
+		}
+	}
+	files, err := Export(st.state, ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y := string(files["tenant.yaml"]); strings.Contains(y, backend) || strings.Contains(y, "Backend") || strings.Contains(y, "clientGrants") {
+		t.Errorf("the export names the deleted client:\n%s", y)
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, files)
+	if _, _, err := LoadFile(filepath.Join(dir, "tenant.yaml"), env(exportedSecrets)); err != nil {
+		t.Errorf("the export does not load: %v", err)
+	}
+}
