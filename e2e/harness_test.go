@@ -52,6 +52,14 @@ const (
 	browserClientID = "browserSPAClientID00000000000001"
 )
 
+// The Native App's iOS and Android identity (mobile), which link_ios and
+// link_android magic links open.
+const (
+	iosTeamID         = "ABCDE12345"
+	nativeAppID       = "com.example.native"
+	androidCertSHA256 = "14:6D:E9:83:C5:73:06:50:D8:EE:B9:95:2F:34:FC:64:16:A0:83:42:E6:1D:BE:A8:8A:04:96:B2:3F:CF:44:E5"
+)
+
 // Credentials of the sms connections in the test tenant; the fake providers
 // in sms_fakes_test.go check them.
 const (
@@ -81,6 +89,9 @@ clients:
     token_endpoint_auth_method: none
     grant_types: [http://auth0.com/oauth/grant-type/passwordless/otp, refresh_token, authorization_code]
     callbacks: ["com.example.native://callback"]
+    mobile:
+      ios: {team_id: ` + iosTeamID + `, app_bundle_identifier: ` + nativeAppID + `}
+      android: {app_package_name: ` + nativeAppID + `, sha256_cert_fingerprints: ["` + androidCertSHA256 + `"]}
     refresh_token:
       rotation_type: rotating
       expiration_type: expiring
@@ -217,6 +228,26 @@ connections:
       from: Sesame
       syntax: liquid
       template: "{{ code }} is your code for {{ application.name }}"
+  - name: sms-impatient
+    strategy: sms
+    enabled_clients: [Native App]
+    options:
+      twilio_sid: ` + twilioSID + `
+      twilio_token: ` + twilioToken + `
+      from: "+16502530000"
+      sesame: {provider_timeout: 1}
+  - name: sms-gateway-impatient
+    strategy: sms
+    enabled_clients: [Native App]
+    options:
+      provider: sms_gateway
+      gateway_url: "%GATEWAY_URL%"
+      gateway_authentication:
+        method: bearer
+        subject: "` + gatewaySubject + `"
+        audience: "` + gatewayAud + `"
+        secret: ` + gatewaySecret + `
+      sesame: {provider_timeout: 1}
   - name: sms-dev
     strategy: sms
     enabled_clients: [Native App]

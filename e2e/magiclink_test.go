@@ -410,7 +410,8 @@ func TestMagicLink_CodeFlowWithPKCEEndToEnd(t *testing.T) {
 
 func TestMagicLink_SendVariantsAndDefaults(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	for _, send := range []string{"", "link", "link_ios", "link_android"} {
+	// link_ios and link_android give app links instead (applinks_test.go).
+	for _, send := range []string{"", "link"} {
 		t.Run("send="+send, func(t *testing.T) {
 			body := linkBody(webClientID, "variants@example.com", nil)
 			if send != "" {
@@ -752,7 +753,7 @@ func TestMagicLink_OneStepModeLogsInOnGet(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	body := map[string]any{
 		"client_id": webClientID, "client_secret": webSecret, "connection": "email-direct",
-		"email": "direct@example.com", "send": "link_ios", "authParams": map[string]any{"scope": "openid profile"},
+		"email": "direct@example.com", "send": "link", "authParams": map[string]any{"scope": "openid profile"},
 	}
 	res := e.postJSON("/passwordless/start", body)
 	if res.Status != 200 {
@@ -767,7 +768,7 @@ func TestMagicLink_OneStepModeLogsInOnGet(t *testing.T) {
 	}
 	// The template's {{ code }} is the link's verification_code, and it
 	// sees the send value.
-	if !strings.Contains(m.HTML, "Your code is "+q.Get("verification_code")+" (link_ios).") {
+	if !strings.Contains(m.HTML, "Your code is "+q.Get("verification_code")+" (link).") {
 		t.Errorf("HTML part %q does not show the link's code and send value", m.HTML)
 	}
 

@@ -28,6 +28,10 @@ Usage:
   sesame blocks clear IDENTIFIER [--database D]  lift the blocks of an address, number or IP
   sesame keys list [--database D]                list the signing keys (never their private part)
   sesame keys rotate [--alg RS256|ES256] [--database D]  make a new signing key current
+  sesame tenant export [--format yaml|json] [--output DIR|FILE] [--database D]
+                           write the stored tenant in the Auth0 Deploy CLI layout
+                           (standard output by default), secrets as ##PLACEHOLDERS##
+  sesame tenant import FILE [--database D]       import a tenant file (as serve --tenant)
   sesame version           print the version
 
 Run "sesame serve -h" for the flags; every flag also reads SESAME_<NAME>.
@@ -65,7 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return app.Migrate(ctx, cfg, logger)
 		}
 		return app.Serve(ctx, cfg, logger, stdout, version)
-	case "blocks", "keys":
+	case "blocks", "keys", "tenant":
 		var sub []string
 		for len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 			sub, rest = append(sub, rest[0]), rest[1:]
@@ -77,8 +81,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}
 			return err
 		}
-		if cmd == "keys" {
+		switch cmd {
+		case "keys":
 			return app.Keys(ctx, cfg, sub, stdout)
+		case "tenant":
+			return app.TenantCommand(ctx, cfg, sub, getenv, stdout, stderr)
 		}
 		return app.Blocks(ctx, cfg, sub, stdout)
 	case "version", "--version", "-v":

@@ -87,6 +87,13 @@ type Config struct {
 	// KeyAlgorithm is the algorithm `sesame keys rotate` rotates.
 	KeyAlgorithm string
 
+	// ExportFormat is what `sesame tenant export` writes: yaml or json.
+	ExportFormat string
+	// ExportOutput is where `sesame tenant export` writes: a directory
+	// (tenant.yaml or tenant.json in it), a file ending in .yaml, .yml or
+	// .json, or "" for standard output (email bodies inline).
+	ExportOutput string
+
 	// Now is the clock of every expiry, limit and block; nil means
 	// time.Now. Tests set it to simulate days without sleeping.
 	Now func() time.Time
@@ -180,6 +187,10 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	}
 	if cmd == "keys" {
 		fs.StringVar(&cfg.KeyAlgorithm, "alg", token.RS256, "keys rotate: the algorithm whose key is rotated, RS256 or ES256")
+	}
+	if cmd == "tenant" {
+		fs.StringVar(&cfg.ExportFormat, "format", "", "tenant export: yaml or json; default yaml, or what the --output file's extension says")
+		fs.StringVar(&cfg.ExportOutput, "output", "", "tenant export: a directory (tenant.yaml and connections/*.html in it) or a .yaml/.yml/.json file; default: standard output, email bodies inline")
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err

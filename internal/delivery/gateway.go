@@ -60,7 +60,11 @@ func (s *gatewaySender) SendSMS(ctx context.Context, m SMS) error {
 		return fmt.Errorf("delivery: sms: gateway: %w", err)
 	}
 
-	callCtx, cancel := context.WithTimeout(ctx, s.cfg.GatewayTimeout)
+	timeout := s.cfg.GatewayTimeout
+	if d := s.opts.ProviderTimeout(); d > 0 {
+		timeout = d
+	}
+	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(callCtx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {

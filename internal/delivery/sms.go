@@ -77,7 +77,8 @@ const (
 	DefaultTwilioAPIURL   = "https://api.twilio.com"
 	DefaultGatewayTimeout = 30 * time.Second
 	// twilioTimeout bounds a call to Twilio, which normally answers in well
-	// under a second.
+	// under a second, unless the connection's options.sesame.provider_timeout
+	// says otherwise.
 	twilioTimeout = 30 * time.Second
 )
 

@@ -49,7 +49,11 @@ func (s *twilioSender) SendSMS(ctx context.Context, m SMS) error {
 	endpoint := strings.TrimRight(s.cfg.TwilioAPIURL, "/") +
 		"/2010-04-01/Accounts/" + url.PathEscape(s.opts.TwilioSID) + "/Messages.json"
 
-	callCtx, cancel := context.WithTimeout(ctx, twilioTimeout)
+	timeout := twilioTimeout
+	if d := s.opts.ProviderTimeout(); d > 0 {
+		timeout = d
+	}
+	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(callCtx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {

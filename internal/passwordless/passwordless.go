@@ -153,8 +153,46 @@ type StartRequest struct {
 	Takes []store.Take
 }
 
-// IsLink reports whether a send value asks for a magic link.
+// IsLink reports whether a send value asks for a magic link of any kind.
 func IsLink(send string) bool { return send == "link" || send == "link_ios" || send == "link_android" }
+
+// IsWebLink reports whether a send value asks for a link to
+// /passwordless/verify_redirect, which logs in in the browser. link_ios and
+// link_android ask for an app link instead (AppLinkPath).
+func IsWebLink(send string) bool { return send == "link" }
+
+// CodeMissingProperty is Auth0's error when a link_ios or link_android
+// start names a client without the app it would open.
+const CodeMissingProperty = "missing_property"
+
+// AppLinkPath is the path, below the issuer, of the magic link that send
+// link_ios or link_android gives, as Auth0's native SDKs expect it: an iOS
+// universal link ios/<bundle identifier>/<strategy> (Lock.swift takes the
+// link whose path holds the app's bundle identifier and reads its code
+// query parameter; Auth0 publishes /ios/<bundle>/* in the
+// apple-app-site-association file), an Android app link
+// android/<package name>/<strategy> (Lock.Android's intent filters match
+// /android/<package>/email and /android/<package>/sms, and it reads code).
+// The link's query is code=<the code>, which the app presents with the
+// passwordless OTP grant. A client without the app's identifier gets
+// Auth0's 400 missing_property. For any other send value it returns "".
+func AppLinkPath(send string, client *tenant.Client, conn *tenant.Connection) (string, error) {
+	switch send {
+	case "link_ios":
+		bundle := client.IOSBundle()
+		if bundle == "" {
+			return "", errorf(fault.Invalid, CodeMissingProperty, "Missing client.mobile.ios.app_bundle_identifier is required.")
+		}
+		return "ios/" + bundle + "/" + conn.Strategy, nil
+	case "link_android":
+		pkg := client.AndroidPackage()
+		if pkg == "" {
+			return "", errorf(fault.Invalid, CodeMissingProperty, "Missing client.mobile.android.app_package_name is required.")
+		}
+		return "android/" + pkg + "/" + conn.Strategy, nil
+	}
+	return "", nil
+}
 
 // VerifyRedirectPath is the path of the magic link endpoint.
 const VerifyRedirectPath = "passwordless/verify_redirect"
@@ -196,7 +234,7 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, err
 	// A link's code keeps the link's parameters: verify_redirect takes
 	// them from here, never from the request that presents the code.
 	authParams, err := encodeAuthParams(req.AuthParams)
-	if IsLink(req.Send) && conn.Strategy != "sms" {
+	if IsWebLink(req.Send) && conn.Strategy != "sms" {
 		authParams, err = encodeLinkParams(req.LinkParams)
 	}
 	if err != nil {
@@ -237,13 +275,20 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, err
 	// differs, and the worker drops such a row instead of sending it. The
 	// answer's timing cannot tell a member from a stranger.
 	var link string
-	if IsLink(req.Send) {
+	switch {
+	case IsWebLink(req.Send):
 		q := url.Values{}
 		for k, v := range req.LinkParams {
 			q[k] = v
 		}
 		q.Set("verification_code", otp)
 		link = s.Issuer + VerifyRedirectPath + "?" + q.Encode()
+	case IsLink(req.Send):
+		path, err := AppLinkPath(req.Send, req.Client, conn)
+		if err != nil {
+			return StartResult{}, err
+		}
+		link = s.Issuer + path + "?" + url.Values{"code": {otp}}.Encode()
 	}
 	email, err := delivery.RenderEmail(conn, req.EmailProvider, delivery.EmailVars{
 		Code:             otp,
@@ -579,9 +624,11 @@ func encodeLinkParams(v url.Values) ([]byte, error) {
 var ErrNotALink = errors.New("passwordless: the code was not sent as a link")
 
 // LinkParams returns the parameters of the magic link that code was sent
-// in, as they were stored at /passwordless/start.
+// in, as they were stored at /passwordless/start. A code sent in an app
+// link (link_ios, link_android) has none: the app presents it with the
+// OTP grant, as it would a code typed in.
 func LinkParams(code store.Code) (url.Values, error) {
-	if !IsLink(code.Send) {
+	if !IsWebLink(code.Send) {
 		return nil, ErrNotALink
 	}
 	var m map[string]string

@@ -117,6 +117,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /login/resend", s.handleLoginResend)
 	// /healthz: the process is alive (/health, its older name, stays).
 	// /readyz: it can serve, the database answering and migrated.
+	mux.HandleFunc("GET /apple-app-site-association", s.handleAppleAppSiteAssociation)
+	mux.HandleFunc("GET /.well-known/apple-app-site-association", s.handleAppleAppSiteAssociation)
+	mux.HandleFunc("GET /.well-known/assetlinks.json", s.handleAssetLinks)
 	mux.HandleFunc("GET /healthz", handleAlive)
 	mux.HandleFunc("GET /health", handleAlive)
 	mux.HandleFunc("GET /readyz", s.handleReady)

@@ -98,6 +98,12 @@ func decodeStart(raw map[string]json.RawMessage) (startRequest, error) {
 	if req.Connection == "" {
 		return startRequest{}, startError("bad.connection", "Missing required property: connection")
 	}
+	if req.Captcha != "" {
+		// auth0.js sends one only after /passwordless/challenge asked for
+		// it, which Sesame never does: an answer to a challenge that was
+		// never set cannot be checked, and is not quietly dropped.
+		return startRequest{}, startError("bad.request", "captcha is not supported: Sesame has no bot detection (no CAPTCHA provider) and never asks for one; send no captcha")
+	}
 	return req, nil
 }
 
@@ -191,11 +197,15 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var link url.Values
-	if passwordless.IsLink(send) {
+	if passwordless.IsWebLink(send) {
 		if link, err = s.linkParams(t, client, conn, email, req.AuthParams); err != nil {
 			fail(err)
 			return
 		}
+	}
+	if _, err := passwordless.AppLinkPath(send, client, conn); err != nil {
+		fail(err) // link_ios, link_android: the client names no app
+		return
 	}
 
 	takes := s.takes(startIP, store.Take{Key: ratelimit.RecipientKey(conn.Name, ratelimit.Mailbox(email)), Limit: s.limits().PerRecipient},

@@ -101,7 +101,9 @@ var clientFields = fields{
 	"third_party_security_mode":                            str(ignored),
 	"redirection_policy":                                   str(ignored),
 	"is_heroku_app":                                        boolean(ignored),
-	"mobile": object(ignored, fields{
+	// The app that link_ios and link_android magic links open, and what
+	// /apple-app-site-association and /.well-known/assetlinks.json publish.
+	"mobile": object(used, fields{
 		"android": object(used, fields{
 			"app_package_name":         str(used),
 			"sha256_cert_fingerprints": strs(used),
@@ -202,6 +204,20 @@ var totpFields = fields{
 	"time_step": integer(used),
 }
 
+// Options of the email and sms strategies that Sesame does not implement.
+// Each is refused unless it asks for nothing (its zero value, or the
+// default Auth0 exports carry), never accepted and silently ignored.
+var (
+	// Auth0's default; a passwordless user's profile comes from no upstream
+	// provider, so there is nothing to copy on a later login either.
+	setUserRootAttributes = refused(str(used), "on_each_login",
+		"a passwordless user's root attributes come from no upstream identity provider; only on_each_login (Auth0's default) is accepted")
+	nonPersistentAttrs = refused(strs(used), nil,
+		"Sesame stores no attributes from an upstream identity provider, so there are none to leave out; only an empty list is accepted")
+	upstreamParams = refused(free(used), nil,
+		"Sesame has no upstream identity provider to pass parameters to; only an empty object is accepted")
+)
+
 // emailOptionFields is options of an email (passwordless) connection.
 var emailOptionFields = fields{
 	"name": str(used),
@@ -216,26 +232,35 @@ var emailOptionFields = fields{
 	"sesame":                   object(used, sesameOptionFields),
 	"disable_signup":           boolean(used),
 	"brute_force_protection":   boolean(used),
-	"set_user_root_attributes": str(ignored),
-	"non_persistent_attrs":     strs(ignored),
-	"upstream_params":          free(ignored),
+	"set_user_root_attributes": setUserRootAttributes,
+	"non_persistent_attrs":     nonPersistentAttrs,
+	"upstream_params":          upstreamParams,
 }
 
-// sesameOptionFields are Sesame's own connection options, kept under
-// options.sesame so they never collide with a field Auth0 adds later.
+// sesameOptionFields are Sesame's own options of an email connection, kept
+// under options.sesame so they never collide with a field Auth0 adds later.
 var sesameOptionFields = fields{
 	"link_confirmation": boolean(used),
 	"login_page_send":   str(used),
 }
 
+// sesameSMSOptionFields are Sesame's own options of an sms connection.
+var sesameSMSOptionFields = fields{
+	"allowed_country_codes": strs(used),
+	"provider_timeout":      integer(used),
+}
+
 // smsOptionFields is options of an sms (passwordless) connection.
 var smsOptionFields = fields{
-	"name":                  str(used),
-	"from":                  str(used),
-	"syntax":                str(used),
-	"template":              str(used),
-	"totp":                  object(used, totpFields),
-	"authParams":            free(used),
+	"name":     str(used),
+	"from":     str(used),
+	"syntax":   str(used),
+	"template": str(used),
+	"totp":     object(used, totpFields),
+	// Authentication parameters go into magic links, and sms connections
+	// send codes only.
+	"authParams": refused(free(used), nil,
+		"sms connections send codes only, and authParams are the parameters of a magic link; only an empty object is accepted"),
 	"twilio_sid":            str(used),
 	"twilio_token":          str(used),
 	"messaging_service_sid": str(used),
@@ -249,13 +274,34 @@ var smsOptionFields = fields{
 		"secret_base64_encoded": boolean(used),
 	}),
 	"forward_req_info":       boolean(used),
-	"sesame":                 object(used, fields{"allowed_country_codes": strs(used)}),
+	"sesame":                 object(used, sesameSMSOptionFields),
 	"disable_signup":         boolean(used),
 	"brute_force_protection": boolean(used),
-	"upstream_params":        free(ignored),
-	// Auth0's custom SMS gateway guide puts the strategy in options too.
-	"strategy": str(ignored),
+	"upstream_params":        upstreamParams,
+	"non_persistent_attrs":   nonPersistentAttrs,
+	// Auth0's custom SMS gateway guide puts the strategy in options too;
+	// it can only say what the connection's strategy says (validate.go).
+	"strategy": str(used),
 }
+
+// passwordlessConnectionFields is connectionFields for the email and sms
+// strategies, which Sesame implements: the fields it does not act on are
+// refused unless they hold Auth0's default, rather than ignored.
+var passwordlessConnectionFields = func() fields {
+	fs := fields{}
+	for k, f := range connectionFields {
+		fs[k] = f
+	}
+	fs["is_domain_connection"] = refused(boolean(used), nil,
+		"Sesame enables a connection for its enabled_clients only (a domain connection would serve every application, third-party ones included)")
+	fs["show_as_button"] = refused(boolean(used), nil,
+		"the hosted login page lists every enabled passwordless connection; there is no home realm discovery to hide one behind")
+	fs["authentication"] = refused(activeFlag(used), map[string]any{"active": true},
+		"a passwordless connection always serves logins; only {active: true} (Auth0's default) is accepted")
+	fs["connected_accounts"] = refused(activeFlag(used), map[string]any{"active": false},
+		"Sesame has no connected accounts (Token Vault); only {active: false} (Auth0's default) is accepted")
+	return fs
+}()
 
 // connectionFields is a connection (Management API /api/v2/connections).
 // options is checked against emailOptionFields or smsOptionFields by

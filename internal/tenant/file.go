@@ -86,6 +86,9 @@ func ParseFile(name string, data []byte, baseDir string, getenv func(string) str
 			if !isZero(top[k]) {
 				p.warn(fmt.Sprintf("section %q is not implemented yet; ignored", k))
 			}
+			if k == "attackProtection" {
+				p.attackProtection(top[k])
+			}
 		default:
 			p.errorf(item{index: -1}, "unknown section %q", k)
 		}
@@ -274,6 +277,22 @@ func (p *parser) connections(f *File, t *Tenant, list []any) {
 			p.report(it, ck)
 		}
 		t.Connections = append(t.Connections, c)
+	}
+}
+
+// attackProtection refuses the one attack protection setting that would
+// change what a passwordless login asks of people: a CAPTCHA. Sesame has
+// no bot detection and no CAPTCHA provider, so a tenant that asks for one
+// on passwordless logins would silently get none. The rest of the section
+// (brute-force protection, breached passwords, suspicious IP throttling)
+// is Sesame's own configuration (flags) and stays ignored with the
+// section's warning.
+func (p *parser) attackProtection(v any) {
+	m, _ := v.(map[string]any)
+	bd, _ := m["botDetection"].(map[string]any)
+	if policy, _ := bd["challenge_passwordless_policy"].(string); policy != "" && policy != "never" {
+		p.errorf(item{section: "attackProtection", index: -1},
+			"field \"botDetection.challenge_passwordless_policy\": not supported: Sesame has no bot detection and no CAPTCHA provider, so it cannot challenge passwordless logins; only never (Auth0's default) is accepted, got %q", policy)
 	}
 }
 

@@ -48,7 +48,6 @@ func TestLoadFile_ExportLoadsWithOneWarningPerIgnoredThing(t *testing.T) {
 		`section "guardianFactors" is not implemented yet; ignored`,
 		`section "attackProtection" is not implemented yet; ignored`,
 		`clients[My App]: field "custom_login_page_on" is not implemented yet; ignored`,
-		`clients[Mobile]: field "mobile" is not implemented yet; ignored`,
 		`clients[Mobile]: field "sso" is not implemented yet; ignored`,
 		`connections[google-oauth2]: strategy "google-oauth2" is not implemented yet; ignored`,
 		`resourceServers[https://api.example.com/orders]: field "token_dialect" is not implemented yet; ignored`,

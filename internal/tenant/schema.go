@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,12 +38,21 @@ const (
 	used support = iota
 	ignored
 	readOnly
+	// unsupported is an option Sesame does not implement and refuses,
+	// unless it asks for nothing (see harmless): exports carry Auth0's
+	// defaults, which ask for nothing Sesame does not do.
+	unsupported
 )
 
 type field struct {
 	kind    kind
 	support support
 	fields  fields // kObject, kObjects
+	// harmless is the value an unsupported field may hold (Auth0's
+	// default); nil: its zero value.
+	harmless any
+	// why says why an unsupported field is refused, after its name.
+	why string
 }
 
 type fields map[string]field
@@ -60,6 +70,15 @@ func anyValue(s support) field          { return field{kind: kAny, support: s} }
 func enabledFlag(s support) field       { return object(s, fields{"enabled": boolean(used)}) }
 func credentialList(s support) field    { return objects(s, credentialFields) }
 func activeFlag(s support) field        { return object(s, fields{"active": boolean(used)}) }
+
+// refused is a field Sesame does not implement: a value other than its zero
+// value is an error that says why, or with harmless (Auth0's default, as
+// decoded: a string, a map[string]any…), a value other than harmless or
+// none.
+func refused(f field, harmless any, why string) field {
+	f.support, f.harmless, f.why = unsupported, harmless, why
+	return f
+}
 
 // checker collects what is wrong with one object (errors) and what it asks
 // for that Sesame does not do (warnings). Messages name fields by their path
@@ -126,6 +145,10 @@ func (c *checker) check(prefix string, fs fields, m map[string]any, warn bool) m
 		}
 		if warn && f.support == ignored && !isZero(nv) {
 			c.warnf("field %q is not implemented yet; ignored", path)
+		}
+		if f.support == unsupported && !harmless(f, nv) {
+			c.errorf("field %q: not supported: %s", path, f.why)
+			continue
 		}
 		out[k] = nv
 	}
@@ -256,6 +279,30 @@ func sortedKeys(m map[string]any) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// harmless reports whether v, the value of an unsupported field, asks for
+// nothing Sesame does not do: the field's harmless value (Auth0's default)
+// or no value at all, or without a harmless value, its zero value.
+func harmless(f field, v any) bool {
+	if f.harmless == nil {
+		return isZero(v)
+	}
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			return true
+		}
+	case []any:
+		if len(x) == 0 {
+			return true
+		}
+	case map[string]any:
+		if len(x) == 0 {
+			return true
+		}
+	}
+	return reflect.DeepEqual(v, f.harmless)
 }
 
 // isZero reports whether v asks for nothing: null, false, "", 0, [], or an

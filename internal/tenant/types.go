@@ -7,6 +7,8 @@
 // keeps them in the store.
 package tenant
 
+import "time"
+
 // Grant type names.
 const (
 	GrantPasswordlessOTP   = "http://auth0.com/oauth/grant-type/passwordless/otp"
@@ -71,12 +73,50 @@ type Client struct {
 	// LogoURI is the application's logo; the hosted login page shows it
 	// when it is an https URL.
 	LogoURI string `json:"logo_uri,omitempty"`
+	// Mobile is the native app that link_ios and link_android magic links
+	// open (universal links, app links).
+	Mobile *ClientMobile `json:"mobile,omitempty"`
 	// Sesame holds Sesame's own client settings, kept under sesame so they
 	// never collide with a field Auth0 adds later.
 	Sesame *ClientSesame `json:"sesame,omitempty"`
 
 	// SecretHash is the SHA-256 of the client secret (never the secret).
 	SecretHash []byte `json:"-"`
+}
+
+// ClientMobile is a native application's identity on iOS and Android.
+type ClientMobile struct {
+	IOS     *MobileIOS     `json:"ios,omitempty"`
+	Android *MobileAndroid `json:"android,omitempty"`
+}
+
+// MobileIOS identifies an iOS app: the universal links of link_ios open it.
+type MobileIOS struct {
+	TeamID              string `json:"team_id,omitempty"`
+	AppBundleIdentifier string `json:"app_bundle_identifier,omitempty"`
+}
+
+// MobileAndroid identifies an Android app: the app links of link_android
+// open it, once Android checked its certificate's fingerprint.
+type MobileAndroid struct {
+	AppPackageName         string   `json:"app_package_name,omitempty"`
+	SHA256CertFingerprints []string `json:"sha256_cert_fingerprints,omitempty"`
+}
+
+// IOSBundle is the client's iOS bundle identifier, or "".
+func (c *Client) IOSBundle() string {
+	if c.Mobile == nil || c.Mobile.IOS == nil {
+		return ""
+	}
+	return c.Mobile.IOS.AppBundleIdentifier
+}
+
+// AndroidPackage is the client's Android package name, or "".
+func (c *Client) AndroidPackage() string {
+	if c.Mobile == nil || c.Mobile.Android == nil {
+		return ""
+	}
+	return c.Mobile.Android.AppPackageName
 }
 
 // ClientSesame is a client's Sesame-only settings.
@@ -168,6 +208,9 @@ type ConnectionOptions struct {
 	GatewayURL            string                 `json:"gateway_url,omitempty"`
 	GatewayAuthentication *GatewayAuthentication `json:"gateway_authentication,omitempty"`
 	ForwardReqInfo        bool                   `json:"forward_req_info,omitempty"`
+	// Strategy is "sms" when given: Auth0's gateway guide repeats the
+	// strategy in options.
+	Strategy string `json:"strategy,omitempty"`
 }
 
 // SesameOptions are Sesame's extensions to a connection's options.
@@ -184,6 +227,20 @@ type SesameOptions struct {
 	// connection: "code" (the default) or "link", a magic link that
 	// completes the login in whichever browser opens it.
 	LoginPageSend string `json:"login_page_send,omitempty"`
+	// ProviderTimeout is how many seconds an sms connection waits for its
+	// provider (Twilio or the custom gateway), 1 to MaxProviderTimeout; 0
+	// leaves the server's default (Twilio 30 s, the gateway
+	// --sms-gateway-timeout). Auth0 has no such option.
+	ProviderTimeout int `json:"provider_timeout,omitempty"`
+}
+
+// ProviderTimeout is the sms connection's options.sesame.provider_timeout,
+// or 0 when it sets none.
+func (o ConnectionOptions) ProviderTimeout() time.Duration {
+	if o.Sesame == nil {
+		return 0
+	}
+	return time.Duration(o.Sesame.ProviderTimeout) * time.Second
 }
 
 // LoginPageSendsLink reports whether the hosted page emails a magic link

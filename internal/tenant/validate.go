@@ -111,7 +111,11 @@ func checkClient(ck *checker, m map[string]any) Checked[Client] {
 }
 
 func checkConnection(ck *checker, m map[string]any) Checked[Connection] {
-	doc := ck.check("", connectionFields, m, true)
+	fs := connectionFields
+	if s, _ := m["strategy"].(string); s == "email" || s == "sms" {
+		fs = passwordlessConnectionFields
+	}
+	doc := ck.check("", fs, m, true)
 	if name, _ := doc["name"].(string); name == "" {
 		ck.errorf("missing name")
 	}
@@ -255,6 +259,21 @@ func validateClient(ck *checker, c *Client) {
 	if c.LogoURI != "" && !strings.HasPrefix(c.LogoURI, "https://") {
 		ck.warnf("logo_uri %q is not an https URL; the login page shows no logo", c.LogoURI)
 	}
+	if m := c.Mobile; m != nil {
+		if m.IOS != nil {
+			if id := m.IOS.AppBundleIdentifier; id != "" && !appIdentifier(id) {
+				ck.errorf("field \"mobile.ios.app_bundle_identifier\": want letters, digits, dots, dashes and underscores, got %q", id)
+			}
+			if id := m.IOS.TeamID; id != "" && !appIdentifier(id) {
+				ck.errorf("field \"mobile.ios.team_id\": want letters and digits, got %q", id)
+			}
+		}
+		if m.Android != nil {
+			if id := m.Android.AppPackageName; id != "" && !appIdentifier(id) {
+				ck.errorf("field \"mobile.android.app_package_name\": want letters, digits, dots and underscores, got %q", id)
+			}
+		}
+	}
 	if color := c.PrimaryColor(); color != "" && !ValidColor(color) {
 		ck.errorf("field \"sesame.branding.primary_color\": want #RGB or #RRGGBB, got %q", color)
 	}
@@ -282,6 +301,21 @@ func validateClient(ck *checker, c *Client) {
 	}
 }
 
+// appIdentifier reports whether s can be an iOS bundle identifier, an Apple
+// team ID or an Android package name: the characters they allow, which
+// also keep them safe in a URL path and in a JSON document.
+func appIdentifier(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // checkURLs checks that every entry is an absolute URL. Auth0 allows a
 // wildcard in the host (https://*.example.com/cb), so '*' is accepted
 // anywhere; native apps use custom schemes (com.example.app://callback).
@@ -296,6 +330,10 @@ func checkURLs(ck *checker, name string, urls []string, origin bool) {
 // validateConnection holds Auth0's rules for the options of an email or sms
 // connection, checked after defaults are applied.
 func validateConnection(ck *checker, c *Connection) {
+	if c.Name != "" && (len(c.Realms) != 1 || c.Realms[0] != c.Name) {
+		// The realm of the OTP grant and /co/authenticate is the name.
+		ck.errorf("field \"realms\": not supported: a passwordless connection's only realm is its name; only [%q] is accepted", c.Name)
+	}
 	t := c.Options.TOTP
 	if t.Length < 4 || t.Length > 10 {
 		ck.errorf("field \"options.totp.length\": must be between 4 and 10")
@@ -318,8 +356,26 @@ func validateConnection(ck *checker, c *Connection) {
 		if u := c.Options.GatewayURL; u != "" && !absoluteURL(u, true) {
 			ck.errorf("field \"options.gateway_url\": not an absolute URL")
 		}
+		if p := c.Options.Provider; p != "" && p != "twilio" && p != "sms_gateway" {
+			ck.errorf("field \"options.provider\": want twilio or sms_gateway, got %q", p)
+		}
+		if ga := c.Options.GatewayAuthentication; ga != nil && ga.Method != "" && ga.Method != "bearer" {
+			ck.errorf("field \"options.gateway_authentication.method\": not supported: the gateway gets a bearer JWT; only bearer is accepted, got %q", ga.Method)
+		}
+		if s := c.Options.Strategy; s != "" && s != "sms" {
+			ck.errorf("field \"options.strategy\": the connection's strategy is sms, got %q", s)
+		}
+		if so := c.Options.Sesame; so != nil && so.ProviderTimeout != 0 && (so.ProviderTimeout < 1 || so.ProviderTimeout > MaxProviderTimeout) {
+			ck.errorf("field \"options.sesame.provider_timeout\": want 1 to %d seconds, got %d", MaxProviderTimeout, so.ProviderTimeout)
+		}
 	}
 }
+
+// MaxProviderTimeout is the longest options.sesame.provider_timeout, in
+// seconds: Auth0's own timeout for a custom SMS gateway (spec §5.5). A
+// connection may wait for its provider less long, never longer, since the
+// /passwordless/start request waits with it.
+const MaxProviderTimeout = 30
 
 // Values Auth0 accepts (spec §7 and the Management API reference).
 var (

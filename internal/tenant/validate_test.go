@@ -69,7 +69,7 @@ func TestValidate_SameMessagesAsTheTenantFile(t *testing.T) {
 		{"email connection with bad options", sectionConnections,
 			`{"name": "email", "strategy": "email", "show_as_button": true,
 			  "options": {"totp": {"length": 3, "lenght": 6}, "email": {"syntax": "mustache"}, "sesame": {"login_page_send": "sms"}}}`,
-			`connections[0] "email"`, `connections[email]`, ``, 4},
+			`connections[0] "email"`, `connections[email]`, ``, 5},
 		{"sms connection with a relative gateway", sectionConnections,
 			`{"name": "sms", "strategy": "sms", "options": {"provider": "sms_gateway", "gateway_url": "/send", "syntax": "plain", "twilio_token": 42}}`,
 			`connections[0] "sms"`, `connections[sms]`, ``, 3},
