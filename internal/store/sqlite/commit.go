@@ -159,6 +159,12 @@ func (s *Store) commitGroup(group []*writeOp) {
 
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
+		if ctx.Err() != nil {
+			// The lock was held (by another process) for all of
+			// busyTimeout: the writes fail as unavailable, as their
+			// callers' own timers would have said a moment later.
+			err = fmt.Errorf("%w: waited %v for the write lock: %w", store.ErrUnavailable, busyTimeout, err)
+		}
 		finish(unavailable(err))
 		return
 	}
