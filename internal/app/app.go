@@ -209,7 +209,7 @@ func (a *App) init(ctx context.Context) error {
 			return err
 		}
 		e.ID, e.CreatedAt = id, now()
-		if err := st.AddEvent(ctx, e); err != nil {
+		if err := st.AddEvents(ctx, e); err != nil {
 			a.Logger.Warn("record event", "type", e.Type, "err", err)
 			return err
 		}
@@ -305,7 +305,7 @@ func (a *App) followTenant(ctx context.Context) {
 
 func (a *App) janitor(ctx context.Context) {
 	every(ctx, a.Config.PurgeInterval, 10*time.Minute, func() {
-		if err := a.Store.PurgeExpired(ctx, a.Config.clock()()); err != nil && ctx.Err() == nil {
+		if err := a.Store.PurgeExpired(ctx, a.Config.clock()(), 0); err != nil && ctx.Err() == nil {
 			a.Logger.Warn("purge expired rows", "err", err)
 		}
 	})

@@ -32,7 +32,7 @@ const MaxTries = 3
 
 // Store is the part of the store the service uses.
 type Store interface {
-	CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage, takes ...store.Take) ([]store.Bucket, error)
+	CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage, event *store.Event, takes ...store.Take) ([]store.Bucket, error)
 	GuessCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, g store.Guard) (store.Guessed, error)
 	TakeTokens(ctx context.Context, takes []store.Take, now time.Time) ([]store.Bucket, error)
 	UserByIdentifier(ctx context.Context, connection, identifier string) (store.User, error)
@@ -280,7 +280,7 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, err
 	if s.Admit != nil {
 		s.Admit(ctx)
 	}
-	bs, err := s.Store.CreateCode(ctx, code, msg, req.Takes...)
+	bs, err := s.Store.CreateCode(ctx, code, msg, nil, req.Takes...)
 	if err != nil {
 		return StartResult{Buckets: bs}, fmt.Errorf("store code: %w", err)
 	}
@@ -341,7 +341,7 @@ func (s *Service) startSMS(ctx context.Context, req StartRequest, code store.Cod
 		// take as long as a send would, so the timing tells nothing.
 		s.latency.pad(ctx, conn.Name)
 	}
-	if _, err := s.Store.CreateCode(ctx, code, nil); err != nil {
+	if _, err := s.Store.CreateCode(ctx, code, nil, nil); err != nil {
 		return res, fmt.Errorf("store code: %w", err)
 	}
 	res.ID, res.PhoneNumber = code.ID, code.Identifier

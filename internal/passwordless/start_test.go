@@ -33,8 +33,8 @@ func (r *recordingStore) UserByIdentifier(ctx context.Context, connection, ident
 	return u, err
 }
 
-func (r *recordingStore) CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage, takes ...store.Take) ([]store.Bucket, error) {
-	bs, err := r.real.CreateCode(ctx, code, msg, takes...)
+func (r *recordingStore) CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage, event *store.Event, takes ...store.Take) ([]store.Bucket, error) {
+	bs, err := r.real.CreateCode(ctx, code, msg, event, takes...)
 	shape := "msg=nil"
 	if msg != nil {
 		// The payload's length is the rendered and sealed message's: the
