@@ -86,6 +86,9 @@ func wantRateLimitHeaders(t *testing.T, r response, limit, remaining int, now ti
 // events returns the tenant log events of type typ, newest first.
 func (e *env) events(typ string) []store.Event {
 	e.t.Helper()
+	if err := e.App.Events.Flush(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
 	page, err := e.App.Store.Events(context.Background(), store.EventQuery{Types: []string{typ}})
 	if err != nil {
 		e.t.Fatal(err)

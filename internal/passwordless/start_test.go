@@ -42,8 +42,9 @@ func (r *recordingStore) CreateCode(ctx context.Context, code store.Code, msg *s
 		shape = fmt.Sprintf("msg{status=%s payload=%d recipient=%t notAfter=%t}",
 			msg.Status, len(msg.Payload), msg.Recipient == code.Identifier, msg.NotAfter.Equal(code.ExpiresAt))
 	}
-	r.calls = append(r.calls, fmt.Sprintf("CreateCode(code{send=%s hmac=%d params=%d} %s takes=%d) -> buckets=%d err=%v",
-		code.Send, len(code.CodeHMAC), len(code.AuthParams), shape, len(takes), len(bs), err))
+	// One log line either way (cs, or fs for a stranger): the same row.
+	r.calls = append(r.calls, fmt.Sprintf("CreateCode(code{send=%s hmac=%d params=%d} %s event=%t takes=%d) -> buckets=%d err=%v",
+		code.Send, len(code.CodeHMAC), len(code.AuthParams), shape, event != nil, len(takes), len(bs), err))
 	return bs, err
 }
 
