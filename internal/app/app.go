@@ -308,7 +308,7 @@ func (a *App) followTenant(ctx context.Context) {
 
 func (a *App) janitor(ctx context.Context) {
 	every(ctx, a.Config.PurgeInterval, 10*time.Minute, func() {
-		if err := a.Store.PurgeExpired(ctx, a.Config.clock()(), 0); err != nil && ctx.Err() == nil {
+		if err := a.Store.PurgeExpired(ctx, a.Config.clock()(), a.Config.LogRetention); err != nil && ctx.Err() == nil {
 			a.Logger.Warn("purge expired rows", "err", err)
 		}
 	})
