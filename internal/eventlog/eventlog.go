@@ -33,40 +33,32 @@ import (
 // Auth0's log event type codes that Sesame emits
 // (https://auth0.com/docs/deploy-monitor/logs/log-event-type-codes).
 const (
-	TypeCodeLinkSent         = "cls"      // Code/Link Sent: a magic link (with its code) was queued
-	TypeCodeSent             = "cs"       // Code Sent: an email or SMS code was queued or sent
-	TypeSuccessLogin         = "s"        // Success Login
-	TypeFailedLogin          = "f"        // Failed Login
-	TypeSuccessSignup        = "ss"       // Success Signup: a login created its user
-	TypeFailedSignup         = "fs"       // Failed Signup: disable_signup refused a new user
-	TypeFailedOTPExchange    = "fepotpft" // Failed exchange of Passwordless OTP for Access Token
-	TypeSuccessCodeExchange  = "seacft"   // Success exchange of Authorization Code for Access Token
-	TypeFailedCodeExchange   = "feacft"   // Failed exchange of Authorization Code for Access Token
-	TypeSuccessRefresh       = "sertft"   // Success exchange of Refresh Token for Access Token
-	TypeFailedRefresh        = "fertft"   // Failed exchange of Refresh Token for Access Token
-	TypeFailedRotatingReuse  = "ferrt"    // Failed exchange of Rotating Refresh Token (reuse detected)
-	TypeSuccessRevocation    = "srrt"     // Successfully revoked a refresh token
-	TypeSuccessCCExchange    = "seccft"   // Success exchange of Access Token for a Client Credentials Grant
-	TypeFailedCCExchange     = "feccft"   // Failed exchange of Access Token for a Client Credentials Grant
-	TypeFailedNotification   = "fn"       // Failed Sending Notification: the outbox gave up on a message
-	TypeBlockedAccount       = "limit_wc" // An IP blocked for one account (or an account locked)
-	TypeBlockedIP            = "limit_mu" // An IP blocked for every account
-	TypeBlockReleased        = "ublkdu"   // User login block released
-	TypeRateLimit            = "api_limit"
-	TypeSuccessCrossOrigin   = "scoa" // Success cross-origin authentication
-	TypeFailedCrossOrigin    = "fcoa" // Failed cross-origin authentication
-	TypeFailedCORS           = "fco"  // Failed by CORS
-	TypeSuccessLogout        = "slo"  // Success Logout
-	TypeSuccessAPIOperation  = "sapi" // Success Management API write operation
-	TypeFailedAPIOperation   = "fapi" // Failed Management API operation
-	TypeBlockedLoginsPerUser = "limit_sul"
-)
-
-// Auth0's descriptions, where it has a fixed one.
-const (
-	DescWrongEmailCode = "Wrong email or verification code."
-	DescWrongPhoneCode = "Wrong phone number or verification code."
-	DescSignupDisabled = "Public signup is disabled"
+	TypeCodeLinkSent        = "cls"      // Code/Link Sent: a magic link (with its code) was queued
+	TypeCodeSent            = "cs"       // Code Sent: an email or SMS code was queued or sent
+	TypeSuccessLogin        = "s"        // Success Login
+	TypeFailedLogin         = "f"        // Failed Login
+	TypeSuccessSignup       = "ss"       // Success Signup: a login created its user
+	TypeFailedSignup        = "fs"       // Failed Signup: disable_signup refused a new user
+	TypeFailedOTPExchange   = "fepotpft" // Failed exchange of Passwordless OTP for Access Token
+	TypeSuccessCodeExchange = "seacft"   // Success exchange of Authorization Code for Access Token
+	TypeFailedCodeExchange  = "feacft"   // Failed exchange of Authorization Code for Access Token
+	TypeSuccessRefresh      = "sertft"   // Success exchange of Refresh Token for Access Token
+	TypeFailedRefresh       = "fertft"   // Failed exchange of Refresh Token for Access Token
+	TypeFailedRotatingReuse = "ferrt"    // Failed exchange of Rotating Refresh Token (reuse detected)
+	TypeSuccessRevocation   = "srrt"     // Successfully revoked a refresh token
+	TypeSuccessCCExchange   = "seccft"   // Success exchange of Access Token for a Client Credentials Grant
+	TypeFailedCCExchange    = "feccft"   // Failed exchange of Access Token for a Client Credentials Grant
+	TypeFailedNotification  = "fn"       // Failed Sending Notification: the outbox gave up on a message
+	TypeBlockedAccount      = "limit_wc" // An IP blocked for one account (or an account locked)
+	TypeBlockedIP           = "limit_mu" // An IP blocked for every account
+	TypeBlockReleased       = "ublkdu"   // User login block released
+	TypeRateLimit           = "api_limit"
+	TypeSuccessCrossOrigin  = "scoa" // Success cross-origin authentication
+	TypeFailedCrossOrigin   = "fcoa" // Failed cross-origin authentication
+	TypeFailedCORS          = "fco"  // Failed by CORS
+	TypeSuccessLogout       = "slo"  // Success Logout
+	TypeSuccessAPIOperation = "sapi" // Success Management API write operation
+	TypeFailedAPIOperation  = "fapi" // Failed Management API operation
 )
 
 // Details encodes a small JSON object for Event.Details; nil for none. It
