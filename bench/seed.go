@@ -101,7 +101,7 @@ func seed(ctx context.Context, database string, users, codes int, progress io.Wr
 		return err
 	}
 	return run("expired codes", codes, func(i int) error {
-		_, err := st.CreateCode(ctx, expiredCode(i, now), nil)
+		_, err := st.CreateCode(ctx, expiredCode(i, now), nil, nil)
 		return err
 	})
 }

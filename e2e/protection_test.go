@@ -86,17 +86,14 @@ func wantRateLimitHeaders(t *testing.T, r response, limit, remaining int, now ti
 // events returns the tenant log events of type typ, newest first.
 func (e *env) events(typ string) []store.Event {
 	e.t.Helper()
-	all, err := e.App.Store.Events(context.Background(), 1000)
+	if err := e.App.Events.Flush(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+	page, err := e.App.Store.Events(context.Background(), store.EventQuery{Types: []string{typ}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var out []store.Event
-	for _, ev := range all {
-		if ev.Type == typ {
-			out = append(out, ev)
-		}
-	}
-	return out
+	return page.Events
 }
 
 func TestLimits_The51stStartFromOneIPIsRefusedWithTheHeaders(t *testing.T) {

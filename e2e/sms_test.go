@@ -368,6 +368,20 @@ func TestSMS_WrongCodeIsRefusedWithAuth0sText(t *testing.T) {
 	if r := e.smsOTP(nativeClientID, "sms", phone, code, "openid"); r.Status != 200 {
 		t.Fatalf("the right code after a wrong one: %d %s", r.Status, r.Body)
 	}
+	// The tenant log: cs for the SMS, fepotpft with the SMS text for the
+	// wrong ones, ss and s for the login, all for the number on sms.
+	if ev := e.events("cs"); len(ev) != 1 || ev[0].Identifier != phone || ev[0].Connection != "sms" || ev[0].ClientID != nativeClientID {
+		t.Errorf("cs events = %+v", ev)
+	}
+	fails := e.events("fepotpft")
+	if len(fails) != 2 || fails[0].Description != "Wrong phone number or verification code." || fails[0].Connection != "sms" {
+		t.Errorf("fepotpft events = %+v", fails)
+	}
+	for _, typ := range []string{"ss", "s"} {
+		if ev := e.events(typ); len(ev) != 1 || ev[0].Identifier != phone || !strings.HasPrefix(ev[0].UserID, "sms|") {
+			t.Errorf("%s events = %+v", typ, ev)
+		}
+	}
 }
 
 // One person with an email address and a phone number has two users, as

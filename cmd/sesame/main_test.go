@@ -550,7 +550,7 @@ func TestBlocks_ListAndClear(t *testing.T) {
 		n++
 		id := fmt.Sprint("c", n)
 		if _, err := st.CreateCode(ctx, store.Code{ID: id, Connection: connection, Identifier: identifier, CodeHMAC: []byte("right"),
-			ClientID: "app", Send: "code", CreatedAt: at, ExpiresAt: at.Add(time.Hour), MaxTries: 3}, nil); err != nil {
+			ClientID: "app", Send: "code", CreatedAt: at, ExpiresAt: at.Add(time.Hour), MaxTries: 3}, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		g.Protect = true

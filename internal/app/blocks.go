@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/sms"
@@ -52,6 +53,15 @@ func Blocks(ctx context.Context, cfg Config, args []string, stdout io.Writer) er
 			return err
 		}
 		fmt.Fprintf(stdout, "cleared %d block(s) and the failure counts of %s\n", n, id)
+		if n > 0 {
+			e := eventlog.BlockReleased(eventlog.Caller{}, id, n, "sesame blocks clear")
+			if err := eventlog.Stamp(&e, time.Now()); err != nil {
+				return err
+			}
+			if err := st.AddEvents(ctx, e); err != nil {
+				return fmt.Errorf("the blocks are cleared, but the tenant log did not record it: %w", err)
+			}
+		}
 		return nil
 	default:
 		return fmt.Errorf("usage: sesame blocks list | sesame blocks clear IDENTIFIER")

@@ -76,6 +76,9 @@ type Config struct {
 	// PurgeInterval is how often dead codes, outbox rows and tokens are
 	// deleted.
 	PurgeInterval time.Duration
+	// LogRetention is how long tenant log events are kept; 0 means
+	// store.DefaultEventRetention (30 days).
+	LogRetention time.Duration
 
 	// KeyReloadInterval is how often each replica reloads the signing keys
 	// from the database (the longest it takes to see a rotation); 0 means
@@ -121,7 +124,8 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		}
 		return def
 	}
-	cfg := Config{OutboxLease: 60 * time.Second, DeliveryConcurrency: delivery.DefaultConcurrency}
+	cfg := Config{OutboxLease: 60 * time.Second, DeliveryConcurrency: delivery.DefaultConcurrency,
+		LogRetention: store.DefaultEventRetention}
 	var logLevel, gatewayTimeout, trustedProxies, poolSize string
 	fs.StringVar(&cfg.Database, "database", env("DATABASE", "sqlite:./sesame.db"), "database: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=… (env SESAME_DATABASE)")
 	fs.StringVar(&poolSize, "database-pool-size", env("DATABASE_POOL_SIZE", "0"), "PostgreSQL connections per process; 0 for the URL's pool_max_conns, else max(4, 2×GOMAXPROCS) (env SESAME_DATABASE_POOL_SIZE)")
@@ -164,6 +168,7 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 			{"delivery-concurrency", intFlag{&cfg.DeliveryConcurrency}, "messages the delivery worker sends at once, each over an SMTP session it keeps open"},
 			{"allow-plain-pkce", boolFlag{&cfg.AllowPlainPKCE}, "accept PKCE code_challenge_method=plain (default: S256 only)"},
 			{"key-rotation-interval", durationFlag{&cfg.KeyRotationInterval, true}, "rotate a signing key once it is this old (e.g. 720h); 0 turns scheduled rotation off"},
+			{"log-retention", durationFlag{dst: &cfg.LogRetention}, "how long tenant log events are kept before they are purged (Auth0 keeps 30 days on its enterprise plans)"},
 		} {
 			envName := "SESAME_" + strings.ToUpper(strings.ReplaceAll(f.name, "-", "_"))
 			fs.Var(f.value, f.name, f.usage+" (env "+envName+")")

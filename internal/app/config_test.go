@@ -240,3 +240,23 @@ func TestParseConfig_PprofListen(t *testing.T) {
 		t.Errorf("the profiler is on by default: %q", cfg.PprofListen)
 	}
 }
+
+func TestParseConfig_LogRetention(t *testing.T) {
+	cfg, err := ParseConfig("serve", nil, func(string) string { return "" }, io.Discard)
+	if err != nil || cfg.LogRetention != 30*24*time.Hour {
+		t.Fatalf("default log retention = %v, %v; want 30 days", cfg.LogRetention, err)
+	}
+	cfg, err = ParseConfig("serve", nil, func(k string) string { return map[string]string{"SESAME_LOG_RETENTION": "240h"}[k] }, io.Discard)
+	if err != nil || cfg.LogRetention != 10*24*time.Hour {
+		t.Fatalf("SESAME_LOG_RETENTION=240h gives %v, %v", cfg.LogRetention, err)
+	}
+	cfg, err = ParseConfig("serve", []string{"--log-retention", "48h"}, func(k string) string { return map[string]string{"SESAME_LOG_RETENTION": "240h"}[k] }, io.Discard)
+	if err != nil || cfg.LogRetention != 48*time.Hour {
+		t.Fatalf("--log-retention 48h gives %v, %v", cfg.LogRetention, err)
+	}
+	for _, bad := range []string{"0", "-1h", "30d"} {
+		if _, err := ParseConfig("serve", []string{"--log-retention", bad}, func(string) string { return "" }, io.Discard); err == nil {
+			t.Errorf("--log-retention %s accepted", bad)
+		}
+	}
+}

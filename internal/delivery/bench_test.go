@@ -82,7 +82,7 @@ func BenchmarkWorker_TimeToInbox(b *testing.B) {
 					Send: "code", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute), MaxTries: 3}
 				msg := &store.OutboxMessage{ID: id, Kind: KindEmail, Recipient: to, Payload: payload, NotAfter: code.ExpiresAt,
 					NextAttempt: now, Status: store.OutboxPending, CreatedAt: now}
-				if _, err := st.CreateCode(ctx, code, msg); err != nil {
+				if _, err := st.CreateCode(ctx, code, msg, nil); err != nil {
 					b.Error(err)
 					return
 				}

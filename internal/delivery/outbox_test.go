@@ -53,7 +53,7 @@ func (o *testOutbox) add(t testing.TB, m store.OutboxMessage) {
 		ID: "code-" + m.ID, Connection: "email", Identifier: m.ID + "@example.test", CodeHMAC: []byte(m.ID),
 		ClientID: "cli", Send: "code", CreatedAt: m.CreatedAt, ExpiresAt: m.CreatedAt.Add(time.Hour), MaxTries: 3,
 	}
-	if _, err := o.CreateCode(context.Background(), code, &m); err != nil {
+	if _, err := o.CreateCode(context.Background(), code, &m, nil); err != nil {
 		t.Fatalf("queue %s: %v", m.ID, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/store"
 )
 
@@ -52,6 +53,9 @@ type Worker struct {
 	Sender func() EmailSender
 	Logger *slog.Logger     // nil: slog.Default()
 	Now    func() time.Time // nil: time.Now
+	// Events records the tenant log event of a message given up on (fn);
+	// nil drops it.
+	Events func(context.Context, store.Event) error
 
 	PollInterval time.Duration // between looks at an outbox that had nothing due; default 1s
 	Lease        time.Duration // how long a claimed message is ours; default 60s
@@ -463,6 +467,18 @@ func (w *Worker) deliver(ctx context.Context, j job) (done bool, err error) {
 	w.logger().LogAttrs(ctx, slog.LevelWarn, "delivery: send failed", attrs...)
 	if err := w.Store.RetryOutbox(sctx, m.ID, lastErr, next, giveUp); err != nil {
 		return false, fmt.Errorf("delivery: record failed attempt of outbox message %s: %w", m.ID, err)
+	}
+	if giveUp && w.Events != nil {
+		// The provider's answer stays in the outbox row and the process
+		// log: it could quote the message, which the tenant log never
+		// holds.
+		reason := "retries exhausted"
+		if errors.Is(sendErr, errPermanent) {
+			reason = "permanent failure"
+		}
+		_ = w.Events(sctx, store.Event{Type: eventlog.TypeFailedNotification,
+			Description: "Failed to send " + m.Kind + " notification (" + reason + ")", Identifier: m.Recipient,
+			Details: eventlog.Details(map[string]any{"message_id": m.ID, "kind": m.Kind, "attempts": attempt})})
 	}
 	return false, nil
 }

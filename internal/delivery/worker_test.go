@@ -181,9 +181,30 @@ func TestWorker_RetriesWhileServerIsDownThenDelivers(t *testing.T) {
 	}
 }
 
+// recordEvents makes the worker's tenant log events land in the returned
+// function's answer.
+func (f *workerFixture) recordEvents() func() []store.Event {
+	var (
+		mu     sync.Mutex
+		events []store.Event
+	)
+	f.w.Events = func(_ context.Context, e store.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, e)
+		return nil
+	}
+	return func() []store.Event {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]store.Event(nil), events...)
+	}
+}
+
 func TestWorker_GivesUpAfterMaxAttempts(t *testing.T) {
 	f := newWorker(t, smtpSenderFor(t, "127.0.0.1", closedPort(t)))
 	f.w.MaxAttempts = 3
+	events := f.recordEvents()
 	f.queue(t, "m1", "483920", time.Hour)
 	for range 3 {
 		if _, err := f.w.RunOnce(context.Background()); err != nil {
@@ -197,6 +218,17 @@ func TestWorker_GivesUpAfterMaxAttempts(t *testing.T) {
 	}
 	if !strings.Contains(f.logs.String(), "give_up=true") {
 		t.Errorf("logs:\n%s", f.logs.String())
+	}
+	// One fn event, for the message given up on (not for the retries),
+	// naming it and its recipient, never the code or the provider's answer.
+	ev := events()
+	if len(ev) != 1 || ev[0].Type != "fn" || ev[0].Identifier != "ann@example.test" ||
+		string(ev[0].Details) != `{"attempts":3,"kind":"email","message_id":"m1"}` {
+		t.Fatalf("events = %+v", ev)
+	}
+	if strings.Contains(ev[0].Description, "483920") || strings.Contains(string(ev[0].Details), "483920") ||
+		strings.Contains(ev[0].Description, "127.0.0.1") {
+		t.Errorf("the fn event holds the code or the provider's answer: %+v", ev[0])
 	}
 }
 
@@ -219,6 +251,7 @@ func TestWorker_NeverSendsAnExpiredCode(t *testing.T) {
 
 func TestWorker_UnreadablePayloadFailsAtOnce(t *testing.T) {
 	f := newWorker(t, LogSender{Logger: slog.New(slog.DiscardHandler)})
+	events := f.recordEvents()
 	now := f.clock.Now()
 	f.st.add(t, store.OutboxMessage{ID: "bad", Kind: KindEmail, Payload: []byte("not sealed"), NotAfter: now.Add(time.Hour), NextAttempt: now})
 	f.st.add(t, store.OutboxMessage{ID: "sms", Kind: "carrier-pigeon", Payload: []byte("x"), NotAfter: now.Add(time.Hour), NextAttempt: now})
@@ -229,6 +262,10 @@ func TestWorker_UnreadablePayloadFailsAtOnce(t *testing.T) {
 		if m := f.status(t, id); m.Status != store.OutboxFailed || m.Attempts != 1 {
 			t.Errorf("%s: %+v", id, m)
 		}
+	}
+	if ev := events(); len(ev) != 2 || ev[0].Type != "fn" || ev[1].Type != "fn" ||
+		!strings.Contains(ev[0].Description, "permanent failure") {
+		t.Errorf("events = %+v, want two fn for permanent failures", ev)
 	}
 }
 

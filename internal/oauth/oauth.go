@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/store"
@@ -94,6 +95,8 @@ type TokenResponse struct {
 	Scope        string `json:"scope,omitempty"`
 	ExpiresIn    int    `json:"expires_in"`
 	TokenType    string `json:"token_type"`
+	// UserID is whom the tokens are for: for the tenant log, never sent.
+	UserID string `json:"-"`
 }
 
 // OTPRequest is a validated passwordless OTP grant.
@@ -106,6 +109,8 @@ type OTPRequest struct {
 	Audience string
 	Scope    string
 	IP       string
+	// UserAgent is the caller's, for the tenant log.
+	UserAgent string
 	// Takes and Taken are passed to the code check (passwordless.VerifyRequest).
 	Takes []store.Take
 	Taken func([]store.Bucket)
@@ -127,9 +132,12 @@ func (s *Server) PasswordlessOTP(ctx context.Context, req OTPRequest) (*TokenRes
 	if err != nil {
 		return nil, err
 	}
+	// The check logs s (and ss) or fepotpft in its own transaction.
 	user, err := s.Passwordless.Verify(ctx, passwordless.VerifyRequest{
 		Client: req.Client, Connection: conn, Username: req.Username, OTP: req.OTP, IP: req.IP,
-		Takes: req.Takes, Taken: req.Taken,
+		Takes: req.Takes, Taken: req.Taken, UserAgent: req.UserAgent,
+		Log: passwordless.LogAs{Success: eventlog.TypeSuccessLogin, Failure: eventlog.TypeFailedOTPExchange,
+			Details: map[string]any{"grant_type": tenant.GrantPasswordlessOTP}},
 	})
 	if err != nil {
 		return nil, err // a passwordless.Error is answered as it is
@@ -191,7 +199,7 @@ type issueRequest struct {
 // issue makes the token response for an authenticated user.
 func (s *Server) issue(ctx context.Context, r issueRequest) (*TokenResponse, error) {
 	now := s.Now()
-	resp := &TokenResponse{TokenType: "Bearer", Scope: r.Scope}
+	resp := &TokenResponse{TokenType: "Bearer", Scope: r.Scope, UserID: r.User.UserID}
 	if r.AccessToken {
 		lifetime := DefaultAccessTokenLifetime
 		aud := token.Audience{s.UserInfoAudience()}

@@ -20,6 +20,11 @@ const (
 
 var errBadRefresh = &Error{Kind: fault.Denied, Code: "invalid_grant", Description: "Unknown or invalid refresh token."}
 
+// ErrRefreshReused answers a rotated refresh token presented again after
+// its leeway (the whole family was revoked): on the wire it is
+// errBadRefresh; the tenant log tells it apart (ferrt).
+var ErrRefreshReused = &Error{Kind: fault.Denied, Code: "invalid_grant", Description: "Unknown or invalid refresh token."}
+
 // newRefreshToken makes a refresh token value and its record. familyID is
 // empty for a new family.
 func (s *Server) newRefreshToken(c *tenant.Client, userID, scope, audience, familyID string, now time.Time) (string, store.RefreshToken, error) {
@@ -139,22 +144,34 @@ func (s *Server) Refresh(ctx context.Context, req RefreshRequest) (*TokenRespons
 
 func (s *Server) refreshError(err error) error {
 	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrTokenRevoked), errors.Is(err, store.ErrTokenReused):
+	case errors.Is(err, store.ErrTokenReused):
+		return ErrRefreshReused
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrTokenRevoked):
 		return errBadRefresh
 	default:
 		return fmt.Errorf("use refresh token: %w", err)
 	}
 }
 
-// Revoke revokes a refresh token (and its rotation family) of client c.
-// Unknown tokens are not an error (RFC 7009 §2.2).
-func (s *Server) Revoke(ctx context.Context, c *tenant.Client, value string) error {
+// Revoke revokes a refresh token (and its rotation family) of client c,
+// and returns the token it revoked (the zero token when value named none of
+// c's). Unknown tokens are not an error (RFC 7009 §2.2).
+func (s *Server) Revoke(ctx context.Context, c *tenant.Client, value string) (store.RefreshToken, error) {
 	if value == "" {
-		return &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "Missing required parameter: token"}
+		return store.RefreshToken{}, &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "Missing required parameter: token"}
 	}
-	err := s.Store.RevokeRefreshToken(ctx, HashToken(value), c.ClientID, s.Now())
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("revoke refresh token: %w", err)
+	hash := HashToken(value)
+	err := s.Store.RevokeRefreshToken(ctx, hash, c.ClientID, s.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return store.RefreshToken{}, nil
 	}
-	return nil
+	if err != nil {
+		return store.RefreshToken{}, fmt.Errorf("revoke refresh token: %w", err)
+	}
+	// Whose it was, for the tenant log; the revocation stands either way.
+	t, err := s.Store.RefreshToken(ctx, hash)
+	if err != nil {
+		return store.RefreshToken{ClientID: c.ClientID}, nil
+	}
+	return t, nil
 }

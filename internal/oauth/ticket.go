@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/store"
@@ -54,6 +55,8 @@ type CrossOriginRequest struct {
 	Username string
 	OTP      string
 	IP       string
+	// UserAgent is the caller's, for the tenant log.
+	UserAgent string
 	// Takes and Taken are passed to the code check (passwordless.VerifyRequest).
 	Takes []store.Take
 	Taken func([]store.Bucket)
@@ -67,9 +70,12 @@ func (s *Server) CrossOriginLogin(ctx context.Context, req CrossOriginRequest) (
 	if conn == nil || (conn.Strategy != "email" && conn.Strategy != "sms") || !conn.EnabledFor(req.Client.ClientID) {
 		return Ticket{}, &Error{Kind: fault.Invalid, Code: "invalid_request", Description: "Unknown realm " + truncate(req.Realm, 64) + "."}
 	}
+	// The check logs scoa (and ss) or fcoa in its own transaction.
 	user, err := s.Passwordless.Verify(ctx, passwordless.VerifyRequest{
 		Client: req.Client, Connection: conn, Username: req.Username, OTP: req.OTP, IP: req.IP,
-		Takes: req.Takes, Taken: req.Taken,
+		Takes: req.Takes, Taken: req.Taken, UserAgent: req.UserAgent,
+		Log: passwordless.LogAs{Success: eventlog.TypeSuccessCrossOrigin, Failure: eventlog.TypeFailedCrossOrigin,
+			Details: map[string]any{"flow": "cross_origin"}},
 	})
 	if err != nil {
 		return Ticket{}, err

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sesame-id/sesame/internal/delivery"
+	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/sms"
@@ -32,7 +33,7 @@ const MaxTries = 3
 
 // Store is the part of the store the service uses.
 type Store interface {
-	CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage, takes ...store.Take) ([]store.Bucket, error)
+	CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage, event *store.Event, takes ...store.Take) ([]store.Bucket, error)
 	GuessCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, g store.Guard) (store.Guessed, error)
 	TakeTokens(ctx context.Context, takes []store.Take, now time.Time) ([]store.Bucket, error)
 	UserByIdentifier(ctx context.Context, connection, identifier string) (store.User, error)
@@ -54,7 +55,10 @@ type Service struct {
 	// Protection is the brute-force protection of connections that have
 	// options.brute_force_protection (the default).
 	Protection Protection
-	// Events records tenant log events; nil drops them.
+	// Events records the tenant log events that have no transaction to
+	// go in (a code check refused before the store is asked); those of a
+	// start and of a code check are written in their own transaction.
+	// nil drops them.
 	Events func(context.Context, store.Event) error
 	Now    func() time.Time
 	// Admit, when set, is called before a message is queued to the outbox,
@@ -138,7 +142,7 @@ type StartRequest struct {
 	EmailProvider   *tenant.EmailProvider
 	Email           string // as given; Start delivers only to its CanonicalEmail
 	PhoneNumber     string // E.164, for sms connections
-	IP, UserAgent   string // of the caller, for the SMS gateway's forward_req_info
+	IP, UserAgent   string // of the caller: the tenant log, and the SMS gateway's forward_req_info
 	Send            string // code, link, link_ios or link_android
 	AuthParams      map[string]any
 	RequestLanguage string
@@ -325,7 +329,11 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, err
 	if s.Admit != nil {
 		s.Admit(ctx)
 	}
-	bs, err := s.Store.CreateCode(ctx, code, msg, req.Takes...)
+	ev, err := startEvent(req, code, send)
+	if err != nil {
+		return StartResult{}, err
+	}
+	bs, err := s.Store.CreateCode(ctx, code, msg, &ev, req.Takes...)
 	if err != nil {
 		return StartResult{Buckets: bs}, fmt.Errorf("store code: %w", err)
 	}
@@ -386,11 +394,39 @@ func (s *Service) startSMS(ctx context.Context, req StartRequest, code store.Cod
 		// take as long as a send would, so the timing tells nothing.
 		s.latency.pad(ctx, conn.Name)
 	}
-	if _, err := s.Store.CreateCode(ctx, code, nil); err != nil {
+	ev, err := startEvent(req, code, send)
+	if err != nil {
+		return res, err
+	}
+	if _, err := s.Store.CreateCode(ctx, code, nil, &ev); err != nil {
 		return res, fmt.Errorf("store code: %w", err)
 	}
 	res.ID, res.PhoneNumber = code.ID, code.Identifier
 	return res, nil
+}
+
+// startEvent is the tenant log event of a start, written with its code: cls
+// for a magic link, cs for a code, and fs when nothing is sent because the
+// address is no user's and the connection has disable_signup. It names the
+// kind of message, never its code or link.
+func startEvent(req StartRequest, code store.Code, send bool) (store.Event, error) {
+	typ, desc := eventlog.TypeCodeSent, "Passwordless login code has been sent"
+	if IsLink(req.Send) && req.Connection.Strategy != "sms" {
+		typ, desc = eventlog.TypeCodeLinkSent, "Passwordless login code/link has been sent"
+	}
+	details := map[string]any{"send": req.Send, "strategy": req.Connection.Strategy}
+	if !send {
+		typ, desc = eventlog.TypeFailedSignup, DescSignupDisabled
+		details["message"] = "suppressed"
+	}
+	ua := req.UserAgent
+	if len(ua) > 256 {
+		ua = ua[:256] // the tenant log keeps 256 bytes, as the server does
+	}
+	e := eventlog.Caller{ClientID: req.Client.ClientID, ClientName: req.Client.Name, IP: req.IP, UserAgent: ua}.Event(typ, desc)
+	e.Connection, e.ConnectionID, e.Identifier = req.Connection.Name, req.Connection.ID, code.Identifier
+	e.Details = eventlog.Details(details)
+	return e, eventlog.Stamp(&e, code.CreatedAt)
 }
 
 // Identifier normalises what a user typed for a connection: its
@@ -425,6 +461,24 @@ type VerifyRequest struct {
 	// matched, before it is consumed; its error refuses the code without
 	// using it up or counting a failure, and is Verify's error.
 	Accept func(store.Code) error
+	// UserAgent is the caller's, for the tenant log.
+	UserAgent string
+	// Log says which tenant log events the check writes, in its own
+	// transaction. The blocks it creates are always logged.
+	Log LogAs
+}
+
+// LogAs names the tenant log events of a code check.
+type LogAs struct {
+	// Success is the type of a login (s); empty: none. A login that
+	// creates its user logs ss in any case.
+	Success string
+	// Failure is the type of a refused check (f, fepotpft); empty: none.
+	// A signup that disable_signup refuses logs fs instead.
+	Failure string
+	// Details names the flow (a grant type, a prompt); never a value the
+	// caller sent.
+	Details map[string]any
 }
 
 // Verify consumes the code and logs the user in, creating them on first
@@ -487,11 +541,22 @@ func (s *Service) guess(ctx context.Context, req VerifyRequest, now time.Time, c
 	otp := strings.TrimSpace(req.OTP)
 	identifier, ok := Identifier(conn, req.Username)
 	if !ok || otp == "" || len(otp) > 64 {
+		// Refused before the store is asked: the line goes to the
+		// recorder. A username that is no identifier is not logged (it
+		// could be anything the user typed).
+		if events := s.guessEvents(req, identifier, now, store.Guessed{}, store.ErrCodeNotFound); len(events) > 0 && s.Events != nil {
+			for _, e := range events {
+				_ = s.Events(ctx, e) // the recorder logs its own failures
+			}
+		}
 		return store.Guessed{}, wrong
 	}
 	mac := s.codeHMAC(conn.Name, identifier, req.Client.ClientID, otp)
 	g := store.Guard{Takes: req.Takes, IP: ratelimit.AddrKey(req.IP), Accept: req.Accept,
-		Login: login, AllowSignup: !conn.Options.DisableSignup}
+		Login: login, AllowSignup: !conn.Options.DisableSignup,
+		Log: func(res store.Guessed, outcome error) []store.Event {
+			return s.guessEvents(req, identifier, now, res, outcome)
+		}}
 	if p := s.Protection; conn.Options.BruteForceProtection {
 		g.Protect, g.NewID = true, NewObjectID
 		g.PairThreshold, g.PairBlock = p.PairThreshold, p.PairBlock
@@ -502,47 +567,102 @@ func (s *Service) guess(ctx context.Context, req VerifyRequest, now time.Time, c
 	if len(req.Takes) > 0 && len(res.Buckets) == len(req.Takes) && req.Taken != nil {
 		req.Taken(res.Buckets)
 	}
-	for _, b := range res.NewBlocks {
-		s.blockEvent(ctx, req, b)
-	}
+	return res, s.outcomeError(conn, err)
+}
+
+// outcomeError turns GuessCode's outcome into Auth0's errors.
+func (s *Service) outcomeError(conn *tenant.Connection, err error) error {
+	wrong := errorf(fault.Denied, CodeInvalidGrant, wrongCodeDescription(conn))
 	switch {
 	case err == nil:
-		return res, nil
+		return nil
 	case errors.Is(err, store.ErrBlocked):
-		return res, errorf(fault.Blocked, CodeTooManyAttempts, DescBlocked)
+		return errorf(fault.Blocked, CodeTooManyAttempts, DescBlocked)
 	case errors.Is(err, store.ErrRateLimited):
-		return res, err
+		return err
 	case errors.Is(err, store.ErrCodeExpired):
-		return res, errorf(fault.Denied, CodeInvalidGrant, DescCodeExpired)
+		return errorf(fault.Denied, CodeInvalidGrant, DescCodeExpired)
 	case errors.Is(err, store.ErrAttemptsExceeded):
-		return res, errorf(fault.Denied, CodeInvalidGrant, DescMaxAttempts)
+		return errorf(fault.Denied, CodeInvalidGrant, DescMaxAttempts)
 	case errors.Is(err, store.ErrCodeWrong), errors.Is(err, store.ErrCodeStale), errors.Is(err, store.ErrCodeNotFound):
 		// Only ErrCodeWrong was counted: a used, expired or replaced code
 		// gives an attacker nothing, and counting it would let a replay
 		// lock users out.
-		return res, wrong
+		return wrong
 	default:
-		return res, fmt.Errorf("check code: %w", err)
+		var pe *Error
+		if errors.As(err, &pe) {
+			return err // Accept's refusal
+		}
+		return fmt.Errorf("check code: %w", err)
 	}
 }
 
-// blockEvent records the tenant log event of a block a guess created.
-func (s *Service) blockEvent(ctx context.Context, req VerifyRequest, b store.Block) {
-	if s.Events == nil {
-		return
+// guessEvents are the tenant log events of a judged guess, written in its
+// transaction: the blocks it created, then its login (s, and ss for a new
+// user), its refused signup (fs) or its failure, as req.Log asks.
+func (s *Service) guessEvents(req VerifyRequest, identifier string, now time.Time, res store.Guessed, outcome error) []store.Event {
+	caller := eventlog.Caller{ClientID: req.Client.ClientID, ClientName: req.Client.Name, IP: req.IP, UserAgent: req.UserAgent}
+	var events []store.Event
+	add := func(e store.Event, details map[string]any) {
+		if e.Connection == "" {
+			e.Connection, e.ConnectionID = req.Connection.Name, req.Connection.ID
+		}
+		if e.Identifier == "" {
+			e.Identifier = identifier
+		}
+		merged := map[string]any{}
+		for k, v := range req.Log.Details {
+			merged[k] = v
+		}
+		for k, v := range details {
+			merged[k] = v
+		}
+		e.Details = eventlog.Details(merged)
+		if err := eventlog.Stamp(&e, now); err != nil {
+			return // crypto/rand failed; the check goes on without its line
+		}
+		events = append(events, e)
 	}
-	var desc string
+	for _, b := range res.NewBlocks {
+		var desc string
+		switch {
+		case b.Identifier == "":
+			desc = "IP blocked after too many failed verifications on any accounts"
+		case b.IP == "":
+			desc = "Account locked after too many failed verifications from any IP"
+		default:
+			desc = "IP blocked for this account after too many consecutive failed verifications"
+		}
+		// A block of the address on every identifier (limit_mu) names
+		// the guess that tripped it.
+		add(caller.Event(b.Reason, desc), map[string]any{"block_id": b.ID, "until": b.ExpiresAt.UTC().Format(time.RFC3339)})
+	}
 	switch {
-	case b.Identifier == "":
-		desc = "IP blocked after too many failed verifications on any accounts"
-	case b.IP == "":
-		desc = "Account locked after too many failed verifications from any IP"
-	default:
-		desc = "IP blocked for this account after too many consecutive failed verifications"
+	case outcome == nil && res.SignupRefused:
+		add(caller.Event(eventlog.TypeFailedSignup, DescSignupDisabled), map[string]any{"error": CodeAccessDenied})
+	case outcome == nil && res.User.UserID != "":
+		if res.Created {
+			e := caller.Event(eventlog.TypeSuccessSignup, "")
+			e.UserID = res.User.UserID
+			add(e, nil)
+		}
+		if req.Log.Success != "" {
+			e := caller.Event(req.Log.Success, "")
+			e.UserID = res.User.UserID
+			add(e, nil)
+		}
+	case outcome == nil:
+		// A check that logs no one in (/passwordless/verify): nothing.
+	case req.Log.Failure != "":
+		code, desc := "", outcome.Error()
+		var pe *Error
+		if errors.As(s.outcomeError(req.Connection, outcome), &pe) {
+			code, desc = pe.Code, pe.Description
+		}
+		add(caller.Event(req.Log.Failure, desc), map[string]any{"error": code})
 	}
-	e := store.Event{Type: b.Reason, Description: desc, ClientID: req.Client.ClientID,
-		Connection: b.Connection, Identifier: b.Identifier, IP: req.IP}
-	_ = s.Events(ctx, e) // the recorder logs its own failures
+	return events
 }
 
 func wrongCodeDescription(conn *tenant.Connection) string {

@@ -33,8 +33,8 @@ func (r *recordingStore) UserByIdentifier(ctx context.Context, connection, ident
 	return u, err
 }
 
-func (r *recordingStore) CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage, takes ...store.Take) ([]store.Bucket, error) {
-	bs, err := r.real.CreateCode(ctx, code, msg, takes...)
+func (r *recordingStore) CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage, event *store.Event, takes ...store.Take) ([]store.Bucket, error) {
+	bs, err := r.real.CreateCode(ctx, code, msg, event, takes...)
 	shape := "msg=nil"
 	if msg != nil {
 		// The payload's length is the rendered and sealed message's: the
@@ -42,8 +42,9 @@ func (r *recordingStore) CreateCode(ctx context.Context, code store.Code, msg *s
 		shape = fmt.Sprintf("msg{status=%s payload=%d recipient=%t notAfter=%t}",
 			msg.Status, len(msg.Payload), msg.Recipient == code.Identifier, msg.NotAfter.Equal(code.ExpiresAt))
 	}
-	r.calls = append(r.calls, fmt.Sprintf("CreateCode(code{send=%s hmac=%d params=%d} %s takes=%d) -> buckets=%d err=%v",
-		code.Send, len(code.CodeHMAC), len(code.AuthParams), shape, len(takes), len(bs), err))
+	// One log line either way (cs, or fs for a stranger): the same row.
+	r.calls = append(r.calls, fmt.Sprintf("CreateCode(code{send=%s hmac=%d params=%d} %s event=%t takes=%d) -> buckets=%d err=%v",
+		code.Send, len(code.CodeHMAC), len(code.AuthParams), shape, event != nil, len(takes), len(bs), err))
 	return bs, err
 }
 

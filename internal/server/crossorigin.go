@@ -1,13 +1,14 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 
+	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/login"
 	"github.com/sesame-id/sesame/internal/oauth"
-	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/tenant"
 )
 
@@ -67,7 +68,7 @@ func (s *Server) handleCrossOriginAuthenticate(w http.ResponseWriter, r *http.Re
 		if origin == "" {
 			desc = "An Origin header is required."
 		}
-		s.event(r, store.Event{Type: "fco", Description: desc + " Behavior used for check: WEB ORIGIN", ClientID: client.ClientID, IP: s.callerIP(r)})
+		s.event(r, s.caller(r, client, s.callerIP(r)).Event(eventlog.TypeFailedCORS, desc+" Behavior used for check: WEB ORIGIN"))
 		http.Error(w, desc, http.StatusForbidden)
 		return
 	}
@@ -76,7 +77,7 @@ func (s *Server) handleCrossOriginAuthenticate(w http.ResponseWriter, r *http.Re
 	h.Set("Access-Control-Allow-Credentials", "true")
 	h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
 	if !client.CrossOriginAuth {
-		s.event(r, store.Event{Type: "fco", Description: errCONotAllowed.Description, ClientID: client.ClientID, IP: s.callerIP(r)})
+		s.event(r, s.caller(r, client, s.callerIP(r)).Event(eventlog.TypeFailedCORS, errCONotAllowed.Description))
 		s.writeCOError(w, r, errCONotAllowed)
 		return
 	}
@@ -102,27 +103,26 @@ func (s *Server) handleCrossOriginAuthenticate(w http.ResponseWriter, r *http.Re
 	limit := s.codeCheckLimit(ip)
 	ticket, err := s.OAuth.CrossOriginLogin(r.Context(), oauth.CrossOriginRequest{
 		Tenant: t, Client: client, Realm: p["realm"], Username: p["username"], OTP: p["otp"], IP: ip,
-		Takes: limit.takes, Taken: limit.Taken,
+		UserAgent: userAgent(r), Takes: limit.takes, Taken: limit.Taken,
 	})
 	if !limit.done(w, r, err, client.ClientID, jsonLimited) {
 		return
 	}
 	if err != nil {
-		if _, ok := asDomainError(err); ok {
-			s.event(r, store.Event{Type: "fcoa", Description: errorDescription(err), ClientID: client.ClientID, Connection: truncate(p["realm"], 64), IP: ip})
+		// A code check logged its own fcoa (or scoa) in its transaction;
+		// a request refused before it (an unknown realm) is logged here.
+		var oe *oauth.Error
+		if errors.As(err, &oe) {
+			e := s.caller(r, client, ip).Event(eventlog.TypeFailedCrossOrigin, oe.Description)
+			e.Connection = truncate(p["realm"], 64)
+			e.Details = eventlog.Details(map[string]any{"flow": "cross_origin", "error": oe.Code})
+			s.event(r, e)
 		}
 		s.writeCOError(w, r, err)
 		return
 	}
-	s.event(r, store.Event{Type: "scoa", ClientID: client.ClientID, Connection: p["realm"], IP: ip, UserID: ticket.UserID})
 	http.SetCookie(w, oauth.TicketCookie(s.Issuer, ticket))
 	writeJSON(w, http.StatusOK, ticket)
-}
-
-// errorDescription is a domain error's description.
-func errorDescription(err error) string {
-	d, _ := asDomainError(err)
-	return d.Description
 }
 
 // loginWithTicket answers /authorize when it carries a login_ticket. ar is

@@ -3,9 +3,12 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strings"
 
+	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/store"
+	"github.com/sesame-id/sesame/internal/tenant"
 )
 
 // allow takes a token from the bucket key, sets the rate limit headers, and
@@ -43,9 +46,22 @@ func (s *Server) taken(w http.ResponseWriter, r *http.Request, takes []store.Tak
 	if !errors.Is(err, store.ErrRateLimited) {
 		return true
 	}
-	s.event(r, store.Event{Type: "api_limit", Description: "Rate limit exceeded: " + r.URL.Path, ClientID: clientID, IP: ip})
+	s.event(r, store.Event{Type: eventlog.TypeRateLimit, Description: "Rate limit exceeded: " + r.URL.Path, ClientID: clientID, IP: ip,
+		Details: eventlog.Details(map[string]any{"path": r.URL.Path, "limit": bucketKind(takes, bs)})})
 	refuse(w)
 	return false
+}
+
+// bucketKind names the bucket that refused (its key without the address or
+// recipient: "start:rcpt", "verify:ip"), for the api_limit event.
+func bucketKind(takes []store.Take, bs []store.Bucket) string {
+	for i, b := range bs {
+		if !b.Allowed && i < len(takes) {
+			parts := strings.SplitN(takes[i].Key, ":", 3)
+			return strings.Join(parts[:min(2, len(parts))], ":")
+		}
+	}
+	return ""
 }
 
 // codeCheckLimit is the verify bucket of one code check from ip, taken in
@@ -87,13 +103,31 @@ func (c *codeCheckLimit) done(w http.ResponseWriter, r *http.Request, err error,
 	return c.s.allow(w, r, c.takes[0].Key, c.takes[0].Limit, c.ip, clientID, refuse)
 }
 
-// event records a tenant log event; a failure to record is logged by the
-// recorder, never answered.
+// event records a tenant log event, with the request's user agent unless
+// e has one; a failure to record is logged by the recorder, never answered.
 func (s *Server) event(r *http.Request, e store.Event) {
-	if s.Events != nil {
-		_ = s.Events(r.Context(), e)
+	if s.Events == nil {
+		return
 	}
+	if e.UserAgent == "" {
+		e.UserAgent = userAgent(r)
+	}
+	_ = s.Events(r.Context(), e)
 }
+
+// caller is who makes r, for the tenant log: client (when known), IP and
+// user agent.
+func (s *Server) caller(r *http.Request, client *tenant.Client, ip string) eventlog.Caller {
+	c := eventlog.Caller{IP: ip, UserAgent: userAgent(r)}
+	if client != nil {
+		c.ClientID, c.ClientName = client.ClientID, client.Name
+	}
+	return c
+}
+
+// userAgent is r's User-Agent as the tenant log keeps it (at most 256
+// bytes).
+func userAgent(r *http.Request) string { return truncate(r.UserAgent(), 256) }
 
 // limits are the configured limits (none without a limiter).
 func (s *Server) limits() ratelimit.Settings {

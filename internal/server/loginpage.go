@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/login"
 	"github.com/sesame-id/sesame/internal/oauth"
@@ -395,7 +396,9 @@ func (s *Server) handleLoginCode(w http.ResponseWriter, r *http.Request) {
 	limit := s.codeCheckLimit(ip)
 	user, err := s.Passwordless.Verify(r.Context(), passwordless.VerifyRequest{
 		Client: client, Connection: st.conn, Username: st.tx.Identifier, OTP: strings.TrimSpace(r.PostForm.Get(login.FieldCode)),
-		IP: ip, Takes: limit.takes, Taken: limit.Taken,
+		IP: ip, Takes: limit.takes, Taken: limit.Taken, UserAgent: userAgent(r),
+		Log: passwordless.LogAs{Success: eventlog.TypeSuccessLogin, Failure: eventlog.TypeFailedLogin,
+			Details: map[string]any{"flow": "login_page"}},
 	})
 	refuse := func(w http.ResponseWriter) {
 		s.showLogin(w, st, http.StatusTooManyRequests, login.RateLimited, retryAfterOf(limit.takes, limit.buckets, s.Now()), "")

@@ -6,8 +6,10 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/login"
 	"github.com/sesame-id/sesame/internal/oauth"
+	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/tenant"
 	"github.com/sesame-id/sesame/internal/token"
 )
@@ -83,6 +85,11 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) bool {
 	if c, err := r.Cookie(oauth.SessionCookie); err == nil {
 		value = c.Value
 	}
+	var ended store.Session
+	if value != "" {
+		// Whose session it is, for the tenant log (slo).
+		ended, _ = s.Sessions.Get(r.Context(), value)
+	}
 	clear, err := s.Sessions.End(r.Context(), value)
 	if err != nil {
 		secureHeaders(w)
@@ -91,6 +98,12 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if value != "" {
 		http.SetCookie(w, clear)
+	}
+	if ended.ID != "" {
+		e := s.caller(r, s.Tenant().Client(ended.ClientID), s.callerIP(r)).Event(eventlog.TypeSuccessLogout, "User successfully logged out")
+		e.ClientID, e.UserID = ended.ClientID, ended.UserID
+		e.Details = eventlog.Details(map[string]any{"session_id": ended.ID})
+		s.event(r, e)
 	}
 	return true
 }

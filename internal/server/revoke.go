@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/ratelimit"
 )
 
@@ -25,9 +26,16 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.OAuth.Revoke(r.Context(), client, p["token"]); err != nil {
+	revoked, err := s.OAuth.Revoke(r.Context(), client, p["token"])
+	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if revoked.ClientID != "" {
+		// Logged when a token was revoked, not for an unknown one.
+		e := s.caller(r, client, ip).Event(eventlog.TypeSuccessRevocation, "Successfully revoked a refresh token")
+		e.UserID = revoked.UserID
+		s.event(r, e)
 	}
 	w.WriteHeader(http.StatusOK)
 }

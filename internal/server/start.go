@@ -219,6 +219,8 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		AuthParams:      req.AuthParams,
 		RequestLanguage: requestLanguage(r),
 		LinkParams:      link,
+		IP:              ip,
+		UserAgent:       userAgent(r),
 		Takes:           takes,
 	})
 	if !s.taken(w, r, takes, res.Buckets, err, ip, client.ClientID, jsonLimited) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/ratelimit"
@@ -37,12 +38,18 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
+		s.grantEvent(r, eventlog.Caller{ClientID: truncate(p["client_id"], 64), IP: s.callerIP(r), UserAgent: userAgent(r)}, grant, nil, err)
 		s.writeError(w, r, err)
 		return
 	}
 	// authenticateTokenClient refused every confidential client without its
 	// secret, so here a confidential client has authenticated.
 	ip := s.endUserIP(r, client, true)
+	caller := s.caller(r, client, ip)
+	fail := func(err error) {
+		s.grantEvent(r, caller, grant, nil, err)
+		s.writeError(w, r, err)
+	}
 	notAllowed := &oauth.Error{Kind: fault.Forbidden, Code: "unauthorized_client",
 		Description: "Grant type '" + truncate(grant, 100) + "' not allowed for the client.", URI: grantErrorURI}
 
@@ -51,17 +58,17 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	case tenant.GrantPasswordlessOTP:
 		// Not from SPAs (spec §4.1): they use /co/authenticate.
 		if !client.AllowsGrant(grant) || client.AppType == tenant.AppSPA {
-			s.writeError(w, r, notAllowed)
+			fail(notAllowed)
 			return
 		}
 		for _, k := range []string{"username", "otp", "realm"} {
 			if p[k] == "" {
-				s.writeError(w, r, invalidRequest("Missing required parameter: "+k))
+				fail(invalidRequest("Missing required parameter: " + k))
 				return
 			}
 		}
 		if ru := p["redirect_uri"]; ru != "" && !client.CallbackAllowed(ru) {
-			s.writeError(w, r, &oauth.Error{Kind: fault.Forbidden, Code: "unauthorized_client", Description: "The redirect_uri is not in the list of allowed callback URLs."})
+			fail(&oauth.Error{Kind: fault.Forbidden, Code: "unauthorized_client", Description: "The redirect_uri is not in the list of allowed callback URLs."})
 			return
 		}
 		audience := p["audience"]
@@ -71,7 +78,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		limit := s.codeCheckLimit(ip)
 		resp, err = s.OAuth.PasswordlessOTP(r.Context(), oauth.OTPRequest{
 			Tenant: t, Client: client, Realm: p["realm"], Username: p["username"], OTP: p["otp"],
-			Audience: audience, Scope: p["scope"], IP: ip, Takes: limit.takes, Taken: limit.Taken,
+			Audience: audience, Scope: p["scope"], IP: ip, UserAgent: userAgent(r), Takes: limit.takes, Taken: limit.Taken,
 		})
 		if !limit.done(w, r, err, client.ClientID, jsonLimited) {
 			return
@@ -81,11 +88,11 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !client.AllowsGrant(grant) {
-			s.writeError(w, r, notAllowed)
+			fail(notAllowed)
 			return
 		}
 		if p["refresh_token"] == "" {
-			s.writeError(w, r, invalidRequest("Missing required parameter: refresh_token"))
+			fail(invalidRequest("Missing required parameter: refresh_token"))
 			return
 		}
 		resp, err = s.OAuth.Refresh(r.Context(), oauth.RefreshRequest{
@@ -96,11 +103,11 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !client.AllowsGrant(grant) {
-			s.writeError(w, r, notAllowed)
+			fail(notAllowed)
 			return
 		}
 		if p["code"] == "" {
-			s.writeError(w, r, invalidRequest("Missing required parameter: code"))
+			fail(invalidRequest("Missing required parameter: code"))
 			return
 		}
 		resp, err = s.OAuth.ExchangeCode(r.Context(), oauth.CodeRequest{
@@ -111,9 +118,55 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			Description: "Unsupported grant type: " + truncate(grant, 100)})
 		return
 	}
+	// The OTP grant's code check logged its own s or fepotpft.
+	s.grantEvent(r, caller, grant, resp, err)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// grantEvents are the tenant log types of a grant's success and failure;
+// the passwordless OTP grant's success is logged by its code check. A grant
+// handled in handleToken's switch is logged by grantEvent after it (the
+// client_credentials grant, seccft/feccft, once it is served there).
+var grantEvents = map[string][2]string{
+	tenant.GrantPasswordlessOTP:   {"", eventlog.TypeFailedOTPExchange},
+	tenant.GrantClientCredentials: {eventlog.TypeSuccessCCExchange, eventlog.TypeFailedCCExchange},
+	tenant.GrantRefreshToken:      {eventlog.TypeSuccessRefresh, eventlog.TypeFailedRefresh},
+	tenant.GrantAuthorizationCode: {eventlog.TypeSuccessCodeExchange, eventlog.TypeFailedCodeExchange},
+}
+
+// grantEvent logs the outcome of a token request for grant: its success
+// (resp), or its refusal (err, an *oauth.Error: a failure of the store or a
+// refusal the code check logged itself, a passwordless error, is not
+// logged here; a rate limit logged api_limit).
+func (s *Server) grantEvent(r *http.Request, c eventlog.Caller, grant string, resp *oauth.TokenResponse, err error) {
+	types, ok := grantEvents[grant]
+	if !ok {
+		return
+	}
+	details := map[string]any{"grant_type": grant}
+	if err == nil {
+		if types[0] == "" || resp == nil {
+			return
+		}
+		e := c.Event(types[0], "")
+		e.UserID, e.Details = resp.UserID, eventlog.Details(details)
+		s.event(r, e)
+		return
+	}
+	var oe *oauth.Error
+	if !errors.As(err, &oe) {
+		return
+	}
+	typ := types[1]
+	if errors.Is(err, oauth.ErrRefreshReused) {
+		typ = eventlog.TypeFailedRotatingReuse
+	}
+	details["error"] = oe.Code
+	e := c.Event(typ, oe.Description)
+	e.Details = eventlog.Details(details)
+	s.event(r, e)
 }

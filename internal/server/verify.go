@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/fault"
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
@@ -48,7 +49,8 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	limit := s.codeCheckLimit(ip)
 	err = s.Passwordless.Check(r.Context(), passwordless.VerifyRequest{
 		Client: client, Connection: conn, Username: username, OTP: code, IP: ip,
-		Takes: limit.takes, Taken: limit.Taken,
+		Takes: limit.takes, Taken: limit.Taken, UserAgent: userAgent(r),
+		Log: passwordless.LogAs{Failure: eventlog.TypeFailedLogin, Details: map[string]any{"flow": "passwordless_verify"}},
 	})
 	if !limit.done(w, r, err, client.ClientID, jsonLimited) {
 		return

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 
+	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/tenant"
@@ -111,6 +112,9 @@ func (s *Server) verifyRedirect(w http.ResponseWriter, r *http.Request, t *tenan
 	user, err := s.Passwordless.Verify(r.Context(), passwordless.VerifyRequest{
 		Client: client, Connection: conn, Username: q.Get("email"), OTP: q.Get("verification_code"), IP: ip,
 		Takes: limit.takes, Taken: limit.Taken, Accept: s.OAuth.BindLink(t, client, q, ar, &bound),
+		UserAgent: userAgent(r),
+		Log: passwordless.LogAs{Success: eventlog.TypeSuccessLogin, Failure: eventlog.TypeFailedLogin,
+			Details: map[string]any{"flow": "magic_link"}},
 	})
 	if !limit.done(w, r, err, client.ClientID, pageLimited) {
 		return

@@ -90,7 +90,8 @@ type Store interface {
 
 	// CreateCode stores a new one-time code, kills every earlier live code
 	// for the same connection and identifier, and, when msg is not nil,
-	// queues msg in the outbox, all in one transaction.
+	// queues msg in the outbox, and, when event is not nil, appends it to
+	// the tenant log, all in one transaction.
 	//
 	// With takes, one token is first taken from each of those buckets, at
 	// code.CreatedAt, in the same transaction (one commit for a whole
@@ -98,7 +99,7 @@ type Store interface {
 	// when one is empty nothing at all is written and the error is
 	// ErrRateLimited. The buckets are returned in the order of takes, as
 	// TakeTokens returns them.
-	CreateCode(ctx context.Context, code Code, msg *OutboxMessage, takes ...Take) ([]Bucket, error)
+	CreateCode(ctx context.Context, code Code, msg *OutboxMessage, event *Event, takes ...Take) ([]Bucket, error)
 	// GuessCode checks codeHMAC against the live code for connection and
 	// identifier at now, and with consume set uses a right code up, all in
 	// one transaction, so that no guess can slip past a block that an
@@ -120,7 +121,8 @@ type Store interface {
 	// what was counted, says which blocks to create (returned in
 	// NewBlocks, with IDs from g.NewID) and whether the pair starts
 	// counting again. A match that g.Accept refuses returns Accept's error
-	// and changes nothing but the taken tokens.
+	// and changes nothing but the taken tokens (and the log lines of
+	// g.Log, which is told of every judged guess).
 	GuessCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, g Guard) (Guessed, error)
 
 	// ClaimOutbox leases up to limit messages that are due at now for
@@ -214,17 +216,21 @@ type Store interface {
 	// forgets the failures from that ip.
 	ClearBlocks(ctx context.Context, identifier string) (int, error)
 
-	// AddEvent appends a tenant log event.
-	AddEvent(ctx context.Context, e Event) error
-	// Events returns the newest events, newest first, at most limit.
-	Events(ctx context.Context, limit int) ([]Event, error)
+	// AddEvents appends tenant log events, all in one transaction (a
+	// duplicate ID fails with ErrAlreadyExists and adds none).
+	AddEvents(ctx context.Context, events ...Event) error
+	// Events returns the events q selects (see EventQuery).
+	Events(ctx context.Context, q EventQuery) (EventPage, error)
+	// Event returns the event with this ID, or ErrNotFound.
+	Event(ctx context.Context, id string) (Event, error)
 
 	// PurgeExpired deletes codes, outbox rows, refresh tokens, authorization
-	// codes, login tickets, sessions, empty buckets, old failures, ended
-	// blocks and events older than 30 days that are past any use at now, and
+	// codes, login tickets, sessions, empty buckets, old failures and ended
+	// blocks that are past any use at now, events older than
+	// eventRetention (DefaultEventRetention when it is 0 or less), and
 	// rotated signing keys whose PublishedUntil is at or before now (a
 	// current key is never purged).
-	PurgeExpired(ctx context.Context, now time.Time) error
+	PurgeExpired(ctx context.Context, now time.Time, eventRetention time.Duration) error
 }
 
 // TenantState is the whole stored tenant configuration. The configuration
@@ -476,6 +482,14 @@ type Guard struct {
 	// all the same).
 	Login       *User
 	AllowSignup bool
+	// Log, when set, is called inside the transaction with the outcome of
+	// the guess once it was judged (and the blocks it created are in
+	// Guessed.NewBlocks); the events it returns are appended to the tenant
+	// log in the same transaction (one commit for a code check and its log
+	// lines). It is not called when a bucket refused the guess (nothing
+	// but the refill is written then), and may be called again when the
+	// transaction is retried.
+	Log func(Guessed, error) []Event
 }
 
 // Guessed is what GuessCode found.
@@ -491,16 +505,88 @@ type Guessed struct {
 	SignupRefused bool
 }
 
-// Event is a tenant log event (Auth0 log event types: limit_wc, limit_mu,
-// api_limit, ...).
+// Event is a tenant log event, as Auth0's GET /api/v2/logs shows it. It
+// never holds a code, a secret, a token or a magic link.
 type Event struct {
+	// ID is the log_id: 56 decimal digits that begin with the time
+	// (eventlog.NewID), so that IDs sort in the order events happened.
 	ID          string
-	Type        string
+	Type        string // Auth0's log event type code: s, f, cls, limit_wc, ...
 	Description string
 	ClientID    string
-	Connection  string
-	Identifier  string
-	IP          string
-	UserID      string
-	CreatedAt   time.Time
+	ClientName  string
+	Connection  string // the connection's name
+	// ConnectionID is the connection's id (con_...), when known.
+	ConnectionID string
+	UserID       string
+	Identifier   string // user_name: the canonical email or phone number
+	IP           string
+	UserAgent    string
+	// Details is a small JSON object (which grant or prompt, the error
+	// code), or nil.
+	Details   []byte
+	CreatedAt time.Time
+}
+
+// DefaultEventRetention is how long events are kept unless configured
+// otherwise: 30 days, as Auth0 keeps logs on its enterprise plans.
+const DefaultEventRetention = 30 * 24 * time.Hour
+
+// MaxEventPage is the most events one query returns (Auth0's per_page and
+// take are capped at 100).
+const MaxEventPage = 100
+
+// EventQuery selects events for Events. The filters combine with AND; an
+// empty one matches everything.
+type EventQuery struct {
+	Types    []string // any of these types
+	UserID   string
+	ClientID string
+	// Since and Until bound CreatedAt: Since <= CreatedAt < Until (a zero
+	// one is no bound).
+	Since, Until time.Time
+
+	// After switches to checkpoint paging (Auth0's from/take): the events
+	// whose ID is greater than After, in ascending ID order, at most Take
+	// (1 to MaxEventPage; 0 or more than MaxEventPage is MaxEventPage).
+	// Page, PerPage, Ascending and IncludeTotal are ignored then.
+	After string
+	Take  int
+
+	// Page (from 0) and PerPage (1 to MaxEventPage; 0 or more is
+	// MaxEventPage) page through the events by date, newest first unless
+	// Ascending; events of the same millisecond go by ID.
+	Page      int
+	PerPage   int
+	Ascending bool
+	// IncludeTotal asks for the number of events that match the filters.
+	IncludeTotal bool
+}
+
+// EventPage is what Events returns.
+type EventPage struct {
+	Events []Event
+	// Total is how many events match the filters, when IncludeTotal asked
+	// for it; otherwise 0.
+	Total int
+}
+
+// Limit is the page size q asks for, within 1..MaxEventPage.
+func (q EventQuery) Limit() int {
+	n := q.PerPage
+	if q.After != "" {
+		n = q.Take
+	}
+	if n <= 0 || n > MaxEventPage {
+		return MaxEventPage
+	}
+	return n
+}
+
+// Offset is where q's page starts (0 for checkpoint paging).
+func (q EventQuery) Offset() int {
+	if q.After != "" || q.Page <= 0 {
+		return 0
+	}
+	return q.Page * q.Limit()
 }

@@ -19,10 +19,11 @@ func codeLock(connection, identifier string) string {
 }
 
 // CreateCode takes the tokens of takes, then replaces the live code of
-// code's connection and identifier with code and queues msg, in one
+// code's connection and identifier with code, queues msg and appends
+// event (each when not nil), in one
 // transaction that holds the identifier's lock. A duplicate code or message
 // ID fails with store.ErrAlreadyExists.
-func (s *Store) CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage, takes ...store.Take) ([]store.Bucket, error) {
+func (s *Store) CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage, event *store.Event, takes ...store.Take) ([]store.Bucket, error) {
 	var (
 		bs      []store.Bucket
 		limited bool
@@ -53,7 +54,12 @@ func (s *Store) CreateCode(ctx context.Context, code store.Code, msg *store.Outb
 			return duplicate(err, "code %q", code.ID)
 		}
 		if msg != nil {
-			return insertOutbox(ctx, tx, msg)
+			if err := insertOutbox(ctx, tx, msg); err != nil {
+				return err
+			}
+		}
+		if event != nil {
+			return addEventsTx(ctx, tx, []store.Event{*event})
 		}
 		return nil
 	})

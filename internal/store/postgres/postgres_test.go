@@ -258,7 +258,7 @@ func TestUnavailable_ClosedPort(t *testing.T) {
 	if err != nil && strings.Contains(err.Error(), "secret-password") {
 		t.Errorf("the error shows the password: %v", err)
 	}
-	if err := st.PurgeExpired(t.Context(), time.Now()); !errors.Is(err, store.ErrUnavailable) {
+	if err := st.PurgeExpired(t.Context(), time.Now(), 0); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("PurgeExpired on a closed port = %v, want ErrUnavailable", err)
 	}
 }
@@ -417,27 +417,27 @@ func TestPurge_OneReplicaAtATime(t *testing.T) {
 	st, u := migrated(t)
 	now := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	old := now.Add(-31 * 24 * time.Hour)
-	if err := st.AddEvent(t.Context(), store.Event{ID: "old", Type: "limit_wc", CreatedAt: old}); err != nil {
+	if err := st.AddEvents(t.Context(), store.Event{ID: "old", Type: "limit_wc", CreatedAt: old}); err != nil {
 		t.Fatal(err)
 	}
 	other := connect(t, u)
 	if _, err := other.Exec(t.Context(), `SELECT pg_advisory_lock(`+postgres.LockKeySQL+`)`, postgres.LockName("purge")); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PurgeExpired(t.Context(), now); err != nil {
+	if err := st.PurgeExpired(t.Context(), now, 0); err != nil {
 		t.Fatalf("PurgeExpired while another replica purges: %v", err)
 	}
-	if evs, _ := st.Events(t.Context(), 10); len(evs) != 1 {
-		t.Errorf("PurgeExpired deleted while another replica held the purge lock: %d events left", len(evs))
+	if page, _ := st.Events(t.Context(), store.EventQuery{}); len(page.Events) != 1 {
+		t.Errorf("PurgeExpired deleted while another replica held the purge lock: %d events left", len(page.Events))
 	}
 	if _, err := other.Exec(t.Context(), `SELECT pg_advisory_unlock(`+postgres.LockKeySQL+`)`, postgres.LockName("purge")); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PurgeExpired(t.Context(), now); err != nil {
+	if err := st.PurgeExpired(t.Context(), now, 0); err != nil {
 		t.Fatal(err)
 	}
-	if evs, _ := st.Events(t.Context(), 10); len(evs) != 0 {
-		t.Errorf("PurgeExpired after the lock was released left %d events", len(evs))
+	if page, _ := st.Events(t.Context(), store.EventQuery{}); len(page.Events) != 0 {
+		t.Errorf("PurgeExpired after the lock was released left %d events", len(page.Events))
 	}
 	// The purge released its own lock: another session can take it.
 	var got bool
@@ -508,13 +508,13 @@ func TestSigningKeys_RotationPublishesTheOldKeyUntilItsTime(t *testing.T) {
 	if got := kids(t, st, until); got != "rs2" {
 		t.Errorf("SigningKeys at PublishedUntil = %s, want rs2", got)
 	}
-	if err := st.PurgeExpired(ctx, until.Add(-time.Millisecond)); err != nil {
+	if err := st.PurgeExpired(ctx, until.Add(-time.Millisecond), 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := kids(t, st, k0); got != "rs2,rs1" {
 		t.Errorf("after a purge before PublishedUntil, SigningKeys = %s, want rs1 kept", got)
 	}
-	if err := st.PurgeExpired(ctx, until); err != nil {
+	if err := st.PurgeExpired(ctx, until, 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := kids(t, st, k0); got != "rs2" {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/sesame-id/sesame/internal/store"
 )
 
 // purgeBatch is how many rows one purge statement deletes at most.
@@ -14,8 +16,8 @@ const purgeBatch = 500
 // tokens are kept before PurgeExpired deletes them.
 const purgeGrace = 24 * time.Hour
 
-// retention is how long failure rows, idle pair counters and events are
-// kept. It must outlast any account window an operator configures.
+// retention is how long failure rows and idle pair counters are kept. It
+// must outlast any account window an operator configures.
 const retention = 30 * 24 * time.Hour
 
 // authCodeGrace is how long an authorization code is kept after it expired.
@@ -38,7 +40,7 @@ const authCodeGrace = time.Hour
 //   - failure rows 30 days after the failure, and pair counters 30 days
 //     after their last failure;
 //   - blocks at their ExpiresAt;
-//   - events 30 days after they were created;
+//   - events eventRetention after they were created (30 days by default);
 //   - rotated signing keys once their PublishedUntil has passed.
 //
 // One replica purges at a time: the first to take the schema's purge lock
@@ -46,7 +48,10 @@ const authCodeGrace = time.Hour
 // the purge) does the work, and the others return nil at once. It deletes
 // in batches of purgeBatch rows, each statement its own short transaction,
 // so that a table holding millions of dead rows never holds locks for long.
-func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
+func (s *Store) PurgeExpired(ctx context.Context, now time.Time, eventRetention time.Duration) error {
+	if eventRetention <= 0 {
+		eventRetention = store.DefaultEventRetention
+	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: purge: %w", s.classify(ctx, ctx, 0, err))
@@ -87,7 +92,7 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 		{"failures", `at <= $1`, []any{ts(keep)}},
 		{"pair_failures", `last_at <= $1`, []any{ts(keep)}},
 		{"blocks", `expires_at <= $1`, []any{ts(now)}},
-		{"events", `created_at <= $1`, []any{ts(keep)}},
+		{"events", `created_at <= $1`, []any{ts(now.Add(-eventRetention))}},
 		{"signing_keys", `NOT is_current AND published_until <= $1`, []any{ts(now)}},
 	} {
 		for {

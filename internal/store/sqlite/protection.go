@@ -106,61 +106,69 @@ func (s *Store) GuessCode(ctx context.Context, connection, identifier string, co
 				return err
 			}
 		}
-		if g.Protect {
-			blocks, err := activeBlocks(ctx, tx, connection, identifier, g.IP, now)
+		// The guess proper; the log lines of its outcome follow in the
+		// same transaction.
+		err := func() error {
+			if g.Protect {
+				blocks, err := activeBlocks(ctx, tx, connection, identifier, g.IP, now)
+				if err != nil {
+					return err
+				}
+				if b, ok := store.Strongest(blocks); ok {
+					res.Block, outcome = b, store.ErrBlocked
+					return nil
+				}
+			}
+			var err error
+			res.Code, outcome, err = checkCodeTx(ctx, tx, connection, identifier, codeHMAC, now, consume, g.Accept)
 			if err != nil {
 				return err
 			}
-			if b, ok := store.Strongest(blocks); ok {
-				res.Block, outcome = b, store.ErrBlocked
+			if outcome == nil && consume && g.Login != nil {
+				u, created, err := loginUserTx(ctx, tx, *g.Login, g.AllowSignup)
+				switch {
+				case errors.Is(err, store.ErrNotFound):
+					res.SignupRefused = true
+				case err != nil:
+					return err
+				default:
+					res.User, res.Created = u, created
+				}
+			}
+			count, resetPair := g.Effects(outcome)
+			if resetPair {
+				return resetFailuresTx(ctx, tx, connection, identifier, g.IP)
+			}
+			if !count {
 				return nil
 			}
-		}
-		var err error
-		res.Code, outcome, err = checkCodeTx(ctx, tx, connection, identifier, codeHMAC, now, consume, g.Accept)
-		if err != nil {
-			return err
-		}
-		if outcome == nil && consume && g.Login != nil {
-			u, created, err := loginUserTx(ctx, tx, *g.Login, g.AllowSignup)
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				res.SignupRefused = true
-			case err != nil:
-				return err
-			default:
-				res.User, res.Created = u, created
-			}
-		}
-		count, resetPair := g.Effects(outcome)
-		if resetPair {
-			return resetFailuresTx(ctx, tx, connection, identifier, g.IP)
-		}
-		if !count {
-			return nil
-		}
-		f, err := recordFailureTx(ctx, tx, connection, identifier, now, g)
-		if err != nil {
-			return err
-		}
-		p := g.Penalize(connection, identifier, now, f)
-		if p.ResetPair {
-			if err := resetFailuresTx(ctx, tx, connection, identifier, g.IP); err != nil {
-				return err
-			}
-		}
-		for _, b := range p.Blocks {
-			id, err := g.NewID()
+			f, err := recordFailureTx(ctx, tx, connection, identifier, now, g)
 			if err != nil {
 				return err
 			}
-			b.ID, b.CreatedAt = id, now
-			if err := createBlockTx(ctx, tx, b); err != nil {
-				return err
+			p := g.Penalize(connection, identifier, now, f)
+			if p.ResetPair {
+				if err := resetFailuresTx(ctx, tx, connection, identifier, g.IP); err != nil {
+					return err
+				}
 			}
-			res.NewBlocks = append(res.NewBlocks, b)
+			for _, b := range p.Blocks {
+				id, err := g.NewID()
+				if err != nil {
+					return err
+				}
+				b.ID, b.CreatedAt = id, now
+				if err := createBlockTx(ctx, tx, b); err != nil {
+					return err
+				}
+				res.NewBlocks = append(res.NewBlocks, b)
+			}
+			return nil
+		}()
+		if err != nil || g.Log == nil {
+			return err
 		}
-		return nil
+		return addEventsTx(ctx, tx, g.Log(res, outcome))
 	})
 	if err != nil {
 		return store.Guessed{}, fmt.Errorf("sqlite: guess code: %w", err)

@@ -290,17 +290,20 @@ func (s *Store) read(ctx context.Context, fn func(tx *stmtTx) error) error {
 //     pair counters 30 days after their last failure (an attacker's ips would
 //     otherwise leave rows forever);
 //   - blocks at their ExpiresAt;
-//   - events 30 days after they were created;
+//   - events eventRetention after they were created (30 days by default);
 //   - rotated signing keys at their PublishedUntil (every token they signed
 //     has expired, so their private keys have no use left).
 //
 // It deletes in batches of purgeBatch rows, each batch its own short write
 // transaction, so that a table holding millions of dead rows never keeps the
 // write lock from a request for long.
-func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
+func (s *Store) PurgeExpired(ctx context.Context, now time.Time, eventRetention time.Duration) error {
 	n := ms(now)
 	grace := purgeGrace.Milliseconds()
 	keep := retention.Milliseconds()
+	if eventRetention <= 0 {
+		eventRetention = store.DefaultEventRetention
+	}
 	for _, q := range []struct {
 		table, where string
 		args         []any
@@ -316,7 +319,7 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 		{"failures", `at <= ?`, []any{n - keep}},
 		{"pair_failures", `last_at <= ?`, []any{n - keep}},
 		{"blocks", `expires_at <= ?`, []any{n}},
-		{"events", `created_at <= ?`, []any{n - keep}},
+		{"events", `created_at <= ?`, []any{n - eventRetention.Milliseconds()}},
 		{"signing_keys", `rotated_at <> 0 AND published_until <= ?`, []any{n}},
 	} {
 		for {
@@ -348,8 +351,8 @@ const purgeBatch = 500
 // tokens are kept before PurgeExpired deletes them.
 const purgeGrace = 24 * time.Hour
 
-// retention is how long failure rows, idle pair counters and events are
-// kept. It must outlast any account window an operator configures.
+// retention is how long failure rows and idle pair counters are kept. It
+// must outlast any account window an operator configures.
 const retention = 30 * 24 * time.Hour
 
 // authCodeGrace is how long an authorization code is kept after it expired.

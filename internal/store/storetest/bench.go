@@ -19,7 +19,7 @@ func Bench(b *testing.B, newStore func(b *testing.B) store.Store) {
 		email := id + "@example.com"
 		msg := newMessage(id, now)
 		msg.Recipient = email
-		_, err := st.CreateCode(b.Context(), newCode(id, "email", email, "123456", now), &msg,
+		_, err := st.CreateCode(b.Context(), newCode(id, "email", email, "123456", now), &msg, nil,
 			store.Take{Key: "start:ip:192.0.2.1", Limit: limit},
 			store.Take{Key: "start:rcpt:email:" + email, Limit: limit})
 		return err

@@ -38,7 +38,7 @@ func newCode(id, connection, identifier, value string, issued time.Time) store.C
 
 func createCode(t *testing.T, st store.Store, c store.Code, msg *store.OutboxMessage) {
 	t.Helper()
-	if _, err := st.CreateCode(ctx(t), c, msg); err != nil {
+	if _, err := st.CreateCode(ctx(t), c, msg, nil); err != nil {
 		t.Fatalf("CreateCode(%s): %v", c.ID, err)
 	}
 }
@@ -191,7 +191,7 @@ var codeTests = []test{
 		createCode(t, st, newCode("c1", "email", "a@example.com", "111111", t0), nil)
 		dup := newCode("c1", "email", "a@example.com", "222222", t0)
 		msg := newMessage("m1", t0)
-		_, err := st.CreateCode(ctx(t), dup, &msg)
+		_, err := st.CreateCode(ctx(t), dup, &msg, nil)
 		if !errors.Is(err, store.ErrAlreadyExists) {
 			t.Fatalf("CreateCode with a used ID = %v, want ErrAlreadyExists", err)
 		}

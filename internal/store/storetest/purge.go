@@ -21,7 +21,7 @@ const retention = 30 * 24 * time.Hour
 
 func purge(t *testing.T, st store.Store, now time.Time) {
 	t.Helper()
-	if err := st.PurgeExpired(ctx(t), now); err != nil {
+	if err := st.PurgeExpired(ctx(t), now, 0); err != nil {
 		t.Fatalf("PurgeExpired at %v: %v", now.Sub(t0), err)
 	}
 }
@@ -267,16 +267,35 @@ var purgeTests = []test{
 		}
 		addEvent(t, st, newEvent("live", t0.Add(retention)))
 		purge(t, st, t0.Add(retention))
-		checkEvents(t, st, dead+1, "live")
+		checkEvents(t, st, newest(10), "live")
 	}},
 	{"EventsGoAfter30Days", func(t *testing.T, s *suite) {
 		st := s.open(t)
 		addEvent(t, st, newEvent("old", t0))
 		addEvent(t, st, newEvent("new", t0.Add(time.Hour)))
 		purge(t, st, t0.Add(retention-time.Millisecond))
-		checkEvents(t, st, 10, "new", "old")
+		checkEvents(t, st, newest(10), "new", "old")
 		purge(t, st, t0.Add(retention))
-		checkEvents(t, st, 10, "new")
+		checkEvents(t, st, newest(10), "new")
+	}},
+	{"EventsGoAfterTheRetentionGiven", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		addEvent(t, st, newEvent("old", t0), newEvent("new", t0.Add(time.Hour)))
+		// Other rows keep their own rules: a failure stays.
+		liveCode(t, st, "email", "a@example.com", t0)
+		wrongGuess(t, st, "email", "a@example.com", t0, pairGuard("p", "192.0.2.1", 100))
+		week := 7 * 24 * time.Hour
+		if err := st.PurgeExpired(ctx(t), t0.Add(week-time.Millisecond), week); err != nil {
+			t.Fatal(err)
+		}
+		checkEvents(t, st, newest(10), "new", "old")
+		if err := st.PurgeExpired(ctx(t), t0.Add(week), week); err != nil {
+			t.Fatal(err)
+		}
+		checkEvents(t, st, newest(10), "new")
+		if ids := wrongGuess(t, st, "email", "a@example.com", t0.Add(week), pairGuard("q", "192.0.2.1", 2)); len(ids) != 1 {
+			t.Errorf("after a purge with a week's event retention, the failure of a week ago was forgotten: blocks %v", ids)
+		}
 	}},
 	{"RotatedSigningKeysGoAtPublishedUntil", func(t *testing.T, s *suite) {
 		st := s.open(t)

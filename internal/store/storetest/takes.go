@@ -34,7 +34,7 @@ var takesTests = []test{
 		takes := []store.Take{{Key: "ip", Limit: hourly}, {Key: "rcpt", Limit: one}}
 		c1 := newCode("c1", "email", "a@example.com", "111111", t0)
 		bs, err := st.CreateCode(ctx(t), c1, &store.OutboxMessage{ID: "m1", Kind: "email", Recipient: "a@example.com",
-			Payload: []byte("x"), NotAfter: c1.ExpiresAt, NextAttempt: t0, Status: store.OutboxPending, CreatedAt: t0}, takes...)
+			Payload: []byte("x"), NotAfter: c1.ExpiresAt, NextAttempt: t0, Status: store.OutboxPending, CreatedAt: t0}, nil, takes...)
 		if err != nil || len(bs) != 2 || bs[0].Remaining != 49 || bs[1].Remaining != 0 {
 			t.Fatalf("CreateCode with takes = %+v, %v", bs, err)
 		}
@@ -42,7 +42,7 @@ var takesTests = []test{
 		// its message not queued, and the first code lives on.
 		c2 := newCode("c2", "email", "a@example.com", "222222", t0.Add(time.Second))
 		bs, err = st.CreateCode(ctx(t), c2, &store.OutboxMessage{ID: "m2", Kind: "email", Recipient: "a@example.com",
-			Payload: []byte("x"), NotAfter: c2.ExpiresAt, NextAttempt: t0, Status: store.OutboxPending, CreatedAt: t0}, takes...)
+			Payload: []byte("x"), NotAfter: c2.ExpiresAt, NextAttempt: t0, Status: store.OutboxPending, CreatedAt: t0}, nil, takes...)
 		if !errors.Is(err, store.ErrRateLimited) || len(bs) != 2 || bs[1].Allowed {
 			t.Fatalf("CreateCode over the limit = %+v, %v; want ErrRateLimited", bs, err)
 		}
@@ -60,7 +60,7 @@ var takesTests = []test{
 		errs := make([]error, workers)
 		parallel(workers, func(i int) {
 			c := newCode(fmt.Sprint("c", i), "email", fmt.Sprint(i, "@example.com"), "123456", t0)
-			_, errs[i] = st.CreateCode(ctx(t), c, nil, store.Take{Key: "ip", Limit: lim})
+			_, errs[i] = st.CreateCode(ctx(t), c, nil, nil, store.Take{Key: "ip", Limit: lim})
 		})
 		ok := 0
 		for i, err := range errs {
