@@ -143,7 +143,7 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 			{"limit-start-ip", limitFlag{&limits.StartPerIP}, "rate limit BURST/DURATION: /passwordless/start per end-user IP"},
 			{"limit-recipient", limitFlag{&limits.PerRecipient}, "rate limit BURST/DURATION: messages per address or number and connection"},
 			{"limit-recipient-day", limitFlag{&limits.RecipientPerDay}, "rate limit BURST/DURATION: messages per address or number and connection, over a day"},
-			{"limit-token-ip", limitFlag{&limits.TokenPerIP}, "rate limit BURST/DURATION: authorization_code and refresh_token grants and /oauth/revoke per IP"},
+			{"limit-token-ip", limitFlag{&limits.TokenPerIP}, "rate limit BURST/DURATION: authorization_code, refresh_token and client_credentials grants and /oauth/revoke per IP"},
 			{"limit-verify-ip", limitFlag{&limits.VerifyPerIP}, "rate limit BURST/DURATION: code checks per IP"},
 			{"limit-userinfo", limitFlag{&limits.UserInfoPerUser}, "rate limit BURST/DURATION: /userinfo per user"},
 			{"limit-sms-country", limitFlag{&limits.SMSPerCountry}, "rate limit BURST/DURATION: SMS per country calling code and connection"},

@@ -21,7 +21,7 @@ type Settings struct {
 	StartPerIP      store.Limit // POST /passwordless/start per end-user IP
 	PerRecipient    store.Limit // messages per address or number and connection
 	RecipientPerDay store.Limit // the same, over a day: no address gets hundreds a day
-	TokenPerIP      store.Limit // authorization_code and refresh_token grants and /oauth/revoke per IP
+	TokenPerIP      store.Limit // authorization_code, refresh_token and client_credentials grants and /oauth/revoke per IP
 	VerifyPerIP     store.Limit // code checks (OTP grant, /passwordless/verify, magic links) per IP
 	UserInfoPerUser store.Limit // GET /userinfo per user
 	SMSPerCountry   store.Limit // SMS per country calling code and connection
