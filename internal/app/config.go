@@ -147,6 +147,7 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 			{"limit-verify-ip", limitFlag{&limits.VerifyPerIP}, "rate limit BURST/DURATION: code checks per IP"},
 			{"limit-userinfo", limitFlag{&limits.UserInfoPerUser}, "rate limit BURST/DURATION: /userinfo per user"},
 			{"limit-sms-country", limitFlag{&limits.SMSPerCountry}, "rate limit BURST/DURATION: SMS per country calling code and connection"},
+			{"limit-management", limitFlag{&limits.ManagementPerClient}, "rate limit BURST/DURATION: Management API requests per calling client"},
 			{"bf-ip-threshold", intFlag{&protection.PairThreshold}, "failed verifications of one identifier from one IP that block the pair; 0 turns it off"},
 			{"bf-ip-block", durationFlag{dst: &protection.PairBlock}, "how long a pair stays blocked (Auth0: 720h)"},
 			{"bf-account-threshold", intFlag{&protection.AccountThreshold}, "failed verifications of one identifier from any IP within the window that lock it; 0 turns it off"},
