@@ -45,9 +45,9 @@ type API struct {
 	Now    func() time.Time
 }
 
-// DefaultLimit is the requests a client may make, as Auth0's paid tenants
-// (16 a second sustained, with bursts).
-var DefaultLimit = store.Limit{Burst: 50, Per: 3 * time.Second}
+// DefaultLimit is the requests a client may make when API.Limit is zero:
+// the --limit-management default.
+var DefaultLimit = ratelimit.Defaults().ManagementPerClient
 
 // Audience is the audience a token must have: {issuer}api/v2/.
 func (a *API) Audience() string { return a.Issuer + oauth.ManagementAPI }
