@@ -527,6 +527,89 @@ func TestManagement_RotateClientSecret(t *testing.T) {
 	if strings.Contains(e.logs.String(), secret) {
 		t.Errorf("the new secret is in the log")
 	}
+
+	// A secret the caller chooses, set with PATCH, as Auth0 allows.
+	const chosen = "a-secret-chosen-by-the-operator-0123456789abcdef"
+	if err := m.Client.Update(ctx, readerClientID, &management.Client{ClientSecret: auth0.String(chosen)}); err != nil {
+		t.Fatalf("patch client_secret: %v", err)
+	}
+	if tok := e.clientCredentials(readerClientID, chosen, e.URL+"api/v2/", ""); tok.Status != 200 {
+		t.Fatalf("with the chosen secret: %d %s", tok.Status, tok.Body)
+	}
+	wantError(t, e.clientCredentials(readerClientID, secret, e.URL+"api/v2/", ""), 401, "invalid_client", "")
+}
+
+func TestManagement_GoAuth0ConnectionLifecycle(t *testing.T) {
+	e := newManagementEnv(t, envOptions{})
+	m := e.managementClient(m2mClientID, m2mSecret)
+	ctx := context.Background()
+	c := &management.Connection{
+		Name:           auth0.String("newsletter"),
+		Strategy:       auth0.String("email"),
+		EnabledClients: &[]string{nativeClientID},
+		Options: &management.ConnectionOptionsEmail{
+			Email: &management.ConnectionOptionsEmailSettings{
+				Syntax:  auth0.String("liquid"),
+				From:    auth0.String("News <news@example.com>"),
+				Subject: auth0.String("Your code"),
+				Body:    auth0.String("<p>{{ code }}</p>"),
+			},
+			OTP: &management.ConnectionOptionsOTP{TimeStep: auth0.Int(300), Length: auth0.Int(6)},
+		},
+	}
+	if err := m.Connection.Create(ctx, c); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if !regexp.MustCompile(`^con_[A-Za-z0-9]{16}$`).MatchString(c.GetID()) {
+		t.Errorf("connection id %q", c.GetID())
+	}
+	// The server sends codes on it at once.
+	start := e.postJSON("/passwordless/start", map[string]any{"client_id": nativeClientID, "connection": "newsletter", "email": "reader@example.com", "send": "code"})
+	if start.Status != 200 {
+		t.Fatalf("start on the new connection: %d %s", start.Status, start.Body)
+	}
+	if msg := e.SMTP.Wait(t, 1, 10*time.Second)[0]; msg.Subject != "Your code" || !strings.Contains(msg.HTML, "<p>") {
+		t.Errorf("the mail does not use the connection's template: subject %q, html %q", msg.Subject, msg.HTML)
+	}
+
+	// A template that does not render is refused, and nothing changes.
+	bad := &management.Connection{Options: &management.ConnectionOptionsEmail{
+		Email: &management.ConnectionOptionsEmailSettings{Syntax: auth0.String("liquid"), Body: auth0.String("{% if %}")},
+	}}
+	if err := m.Connection.Update(ctx, c.GetID(), bad); statusOf(err) != 400 {
+		t.Fatalf("a template that does not render: %v", err)
+	}
+	if err := m.Connection.Update(ctx, c.GetID(), &management.Connection{EnabledClients: &[]string{nativeClientID, webClientID}}); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	got, err := m.Connection.ReadByName(ctx, "newsletter")
+	if err != nil || !slices.Equal(got.GetEnabledClients(), []string{nativeClientID, webClientID}) {
+		t.Fatalf("after update: %v %v", got, err)
+	}
+	if opts, ok := got.Options.(*management.ConnectionOptionsEmail); !ok || opts.GetOTP().GetTimeStep() != 300 || opts.GetEmail().GetBody() != "<p>{{ code }}</p>" {
+		t.Errorf("options after an update that did not give them: %#v", got.Options)
+	}
+
+	// A client deleted leaves the connection's enabled_clients.
+	web := e.mgmt("GET", "clients/"+webClientID, e.managementToken(m2mClientID, m2mSecret), nil)
+	if web.Status != 200 {
+		t.Fatal(web.Status)
+	}
+	if err := m.Client.Delete(ctx, webClientID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := m.Connection.Read(ctx, c.GetID()); got == nil || !slices.Equal(got.GetEnabledClients(), []string{nativeClientID}) {
+		t.Errorf("enabled_clients after the client was deleted: %v", got.GetEnabledClients())
+	}
+
+	if err := m.Connection.Delete(ctx, c.GetID()); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, err := m.Connection.Read(ctx, c.GetID()); statusOf(err) != 404 {
+		t.Errorf("read after delete: %v", err)
+	}
+	start = e.postJSON("/passwordless/start", map[string]any{"client_id": nativeClientID, "connection": "newsletter", "email": "reader@example.com", "send": "code"})
+	wantError(t, start, 400, "bad.connection", "Connection does not exist")
 }
 
 func TestManagement_RotateSigningKeyChangesTheJWKS(t *testing.T) {
