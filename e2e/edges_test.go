@@ -51,7 +51,7 @@ var noRouteCases = []struct {
 	{"GET", "/", 404, "not_found", ""},
 	{"GET", "/nope", 404, "not_found", ""},
 	{"OPTIONS", "/nope", 404, "not_found", ""},
-	{"POST", "/api/v2/users", 404, "not_found", ""},
+	{"POST", "/api/v1/users", 404, "not_found", ""},
 	{"GET", "/oauth/token/", 404, "not_found", ""},
 	{"HEAD", "/nope", 404, "not_found", ""},
 }

@@ -322,6 +322,7 @@ func generousLimits() ratelimit.Settings {
 	l.VerifyPerIP = store.Limit{Burst: 100000, Per: time.Hour}
 	l.RecipientPerDay = store.Limit{Burst: 100000, Per: time.Hour}
 	l.TokenPerIP = store.Limit{Burst: 100000, Per: time.Hour}
+	l.ManagementPerClient = store.Limit{Burst: 100000, Per: time.Hour}
 	return l
 }
 

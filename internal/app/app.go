@@ -22,6 +22,7 @@ import (
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/ratelimit"
 	"github.com/sesame-id/sesame/internal/server"
+	"github.com/sesame-id/sesame/internal/server/management"
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/store/postgres"
 	"github.com/sesame-id/sesame/internal/store/sqlite"
@@ -240,6 +241,11 @@ func (a *App) init(ctx context.Context) error {
 		AllowPlainPKCE: cfg.AllowPlainPKCE,
 	}
 	a.Server.Sessions = &oauth.Sessions{Store: st, Issuer: cfg.Issuer, Now: now}
+	a.Server.Management = (&management.API{
+		Issuer: cfg.Issuer, Store: st, Live: a.Tenant, Keys: keys,
+		Limiter: a.Server.Limiter, Limit: limits.ManagementPerClient, Events: events,
+		Logger: a.Logger, Now: now,
+	}).Handler()
 	a.Server.LoginTx, a.Server.LoginCSRF = txSealer, login.CSRF{Key: csrfKey}
 	return nil
 }
@@ -487,6 +493,7 @@ func fillDefaults(l *ratelimit.Settings, p *passwordless.Protection) {
 		{&l.StartPerIP, &d.StartPerIP}, {&l.PerRecipient, &d.PerRecipient}, {&l.VerifyPerIP, &d.VerifyPerIP},
 		{&l.UserInfoPerUser, &d.UserInfoPerUser}, {&l.SMSPerCountry, &d.SMSPerCountry},
 		{&l.RecipientPerDay, &d.RecipientPerDay}, {&l.TokenPerIP, &d.TokenPerIP},
+		{&l.ManagementPerClient, &d.ManagementPerClient},
 	} {
 		if pair.dst.Burst <= 0 || pair.dst.Per <= 0 {
 			*pair.dst = *pair.def

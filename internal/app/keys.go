@@ -69,12 +69,7 @@ func Keys(ctx context.Context, cfg Config, args []string, stdout io.Writer) erro
 	if reload <= 0 {
 		reload = token.DefaultReloadInterval
 	}
-	publishUntil := now.Add(token.PublishFor(oauth.LongestTokenLifetime(t), reload))
-	next, err := token.NewKey(alg, now)
-	if err != nil {
-		return err
-	}
-	replaced, err := st.RotateSigningKey(ctx, next, "", publishUntil)
+	next, replaced, err := token.Rotate(ctx, st, alg, "", now, token.PublishFor(oauth.LongestTokenLifetime(t), reload))
 	if err != nil {
 		return err
 	}

@@ -154,7 +154,10 @@ func (s *Server) audience(t *tenant.Tenant, aud string) (*tenant.ResourceServer,
 		return nil, nil
 	}
 	rs := t.ResourceServer(aud)
-	if rs == nil {
+	// The Management API takes only tokens a client got for itself
+	// (client_credentials), never a user's, even if the tenant has a
+	// resource server of that identifier.
+	if rs == nil || aud == s.ManagementAudience() {
 		return nil, &Error{Kind: fault.Forbidden, Code: "access_denied", Description: "Service not found: " + aud}
 	}
 	return rs, nil

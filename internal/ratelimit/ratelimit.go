@@ -21,10 +21,13 @@ type Settings struct {
 	StartPerIP      store.Limit // POST /passwordless/start per end-user IP
 	PerRecipient    store.Limit // messages per address or number and connection
 	RecipientPerDay store.Limit // the same, over a day: no address gets hundreds a day
-	TokenPerIP      store.Limit // authorization_code and refresh_token grants and /oauth/revoke per IP
+	TokenPerIP      store.Limit // authorization_code, refresh_token and client_credentials grants and /oauth/revoke per IP
 	VerifyPerIP     store.Limit // code checks (OTP grant, /passwordless/verify, magic links) per IP
 	UserInfoPerUser store.Limit // GET /userinfo per user
 	SMSPerCountry   store.Limit // SMS per country calling code and connection
+	// ManagementPerClient is requests to the Management API (/api/v2/)
+	// per calling client; refused tokens share one bucket.
+	ManagementPerClient store.Limit
 }
 
 // Defaults are the limits used unless configured otherwise.
@@ -37,6 +40,8 @@ func Defaults() Settings {
 		VerifyPerIP:     store.Limit{Burst: 100, Per: 10 * time.Second}, // 600 a minute, burst 100
 		UserInfoPerUser: store.Limit{Burst: 10, Per: 2 * time.Minute},   // 5 a minute, burst 10
 		SMSPerCountry:   store.Limit{Burst: 100, Per: time.Hour},
+		// Auth0's paid tenants: 16 requests a second sustained, with bursts.
+		ManagementPerClient: store.Limit{Burst: 50, Per: 3 * time.Second},
 	}
 }
 

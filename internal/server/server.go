@@ -57,6 +57,9 @@ type Server struct {
 	// Live holds the tenant in service, shared with the rest of the
 	// process, which reloads it.
 	Live *tenant.Live
+	// Management serves the Management API under /api/v2/
+	// (server/management); nil serves none there.
+	Management http.Handler
 }
 
 // Tenant returns the tenant in service. A handler reads it once and works
@@ -123,6 +126,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", handleAlive)
 	mux.HandleFunc("GET /health", handleAlive)
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	if s.Management != nil {
+		// Every method and path under /api/v2/, its unknown ones included,
+		// is the Management API's to answer, in its own error shape.
+		mux.Handle("/api/v2/", s.Management)
+	}
 	// "/" matches every path and method no other pattern matches, so
 	// ServeMux never answers 404 or 405 in plain text itself.
 	mux.HandleFunc("/", noRoute(mux))

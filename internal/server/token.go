@@ -113,6 +113,23 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		resp, err = s.OAuth.ExchangeCode(r.Context(), oauth.CodeRequest{
 			Tenant: t, Client: client, Code: p["code"], RedirectURI: p["redirect_uri"], CodeVerifier: p["code_verifier"],
 		})
+	case tenant.GrantClientCredentials:
+		if !s.allow(w, r, ratelimit.TokenIPKey(ip), s.limits().TokenPerIP, ip, client.ClientID, jsonLimited) {
+			return
+		}
+		// A machine-to-machine application, confidential (so it has
+		// authenticated with its secret above), with the grant enabled.
+		if !client.AllowsGrant(grant) || client.AppType != tenant.AppNonInteractive || client.IsPublic() {
+			s.writeError(w, r, notAllowed)
+			return
+		}
+		audience := p["audience"]
+		if audience == "" {
+			audience = p["resource"]
+		}
+		resp, err = s.OAuth.ClientCredentials(r.Context(), oauth.ClientCredentialsRequest{
+			Tenant: t, Client: client, Audience: audience, Scope: p["scope"],
+		})
 	default:
 		s.writeError(w, r, &oauth.Error{Kind: fault.Invalid, Code: "unsupported_grant_type",
 			Description: "Unsupported grant type: " + truncate(grant, 100)})

@@ -44,7 +44,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		ScopesSupported:                   []string{"openid", "profile", "email", "phone", "offline_access"},
 		ResponseTypesSupported:            []string{"code", "token", "id_token", "id_token token", "code id_token", "code token", "code id_token token"},
 		ResponseModesSupported:            []string{"query", "fragment", "form_post"},
-		GrantTypesSupported:               []string{tenant.GrantPasswordlessOTP, tenant.GrantAuthorizationCode, tenant.GrantImplicit, tenant.GrantRefreshToken},
+		GrantTypesSupported:               []string{tenant.GrantPasswordlessOTP, tenant.GrantAuthorizationCode, tenant.GrantImplicit, tenant.GrantRefreshToken, tenant.GrantClientCredentials},
 		CodeChallengeMethods:              s.OAuth.PKCEMethods(),
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  token.Algorithms,

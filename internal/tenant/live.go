@@ -147,6 +147,17 @@ func (l *Live) Err() error {
 	return l.err
 }
 
+// Check asks the check given to NewLive about t, as Load and Reload ask it
+// about a tenant before it goes into service, so that a writer can refuse
+// a change that would not load before it stores it. It is nil without a
+// check.
+func (l *Live) Check(t *Tenant) error {
+	if l.check == nil {
+		return nil
+	}
+	return l.check(t)
+}
+
 // stateHash is a digest of everything stored about the tenant, so that
 // Reload can tell whether it changed without keeping a copy. The store has
 // no version of its own; every field counts, each written with its length

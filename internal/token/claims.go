@@ -18,6 +18,9 @@ type AccessClaims struct {
 	Scope    string   `json:"scope,omitempty"`
 	AZP      string   `json:"azp,omitempty"`
 	JTI      string   `json:"jti,omitempty"`
+	// GrantType is Auth0's gty claim: "client-credentials" on a token a
+	// client got for itself, absent on a user's.
+	GrantType string `json:"gty,omitempty"`
 }
 
 // Audience is a JWT aud claim: one string or a list.

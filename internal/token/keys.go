@@ -123,6 +123,9 @@ type Keys struct {
 	// last made Verify reload, so that made-up kids cost at most one
 	// store read a second.
 	lastMiss atomic.Int64
+	// certs caches the self-signed certificate of each key (cert.go), by
+	// kid and common name.
+	certs sync.Map
 }
 
 // keySet is one load of the keys: immutable once built.
@@ -318,21 +321,38 @@ func (k *Keys) RotateDue(ctx context.Context) error {
 // whatever the outcome, and returns the new key and the one replaced, both
 // without their private keys.
 func (k *Keys) Rotate(ctx context.Context, alg, replaces string, publishFor time.Duration) (next, replaced store.SigningKey, err error) {
-	now := k.opts.Now()
+	next, replaced, err = Rotate(ctx, k.st, alg, replaces, k.opts.Now(), publishFor)
+	if rerr := k.Reload(ctx); rerr != nil && err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return store.SigningKey{}, store.SigningKey{}, err
+	}
+	return next, replaced, nil
+}
+
+// Rotate makes a new key created at now the current one of alg in st; with
+// replaces set only if replaces is still current (store.ErrKeyChanged
+// otherwise). The key replaced stays published for publishFor. It is the
+// one rotation of every caller (`sesame keys rotate`, the Management API,
+// a schedule through Keys.Rotate), and returns the new key and the one
+// replaced, both without their private keys.
+func Rotate(ctx context.Context, st KeyStore, alg, replaces string, now time.Time, publishFor time.Duration) (next, replaced store.SigningKey, err error) {
 	next, err = NewKey(alg, now)
 	if err != nil {
 		return store.SigningKey{}, store.SigningKey{}, err
 	}
-	replaced, err = k.st.RotateSigningKey(ctx, next, replaces, now.Add(publishFor))
-	if rerr := k.Reload(ctx); rerr != nil && err == nil {
-		err = rerr
-	}
-	next.PrivatePEM, replaced.PrivatePEM = nil, nil
+	replaced, err = st.RotateSigningKey(ctx, next, replaces, now.Add(publishFor))
 	if err != nil {
 		return store.SigningKey{}, store.SigningKey{}, fmt.Errorf("rotate %s signing key: %w", alg, err)
 	}
+	next.PrivatePEM, replaced.PrivatePEM = nil, nil
 	return next, replaced, nil
 }
+
+// ReloadInterval is how often the keys are reloaded: the longest a replica
+// takes to see a rotation made elsewhere.
+func (k *Keys) ReloadInterval() time.Duration { return k.opts.ReloadInterval }
 
 // Current returns the kid and creation time of the key that signs alg.
 func (k *Keys) Current(alg string) (kid string, created time.Time, ok bool) {
