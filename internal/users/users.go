@@ -110,31 +110,21 @@ func New(conn *tenant.Connection, req CreateRequest, now time.Time) (store.User,
 		return store.User{}, err
 	}
 	u.Email, u.PhoneNumber = email, phone
-	u.EmailVerified, u.PhoneVerified, u.Blocked = req.EmailVerified, req.PhoneVerified, req.Blocked
-	for _, f := range []struct {
-		name  string
-		value string
-		max   int
-		to    *string
-	}{
-		{"name", req.Name, maxName, &u.Name},
-		{"nickname", req.Nickname, maxName, &u.Nickname},
-		{"picture", req.Picture, maxPicture, &u.Picture},
-		{"given_name", req.GivenName, maxPartName, &u.GivenName},
-		{"family_name", req.FamilyName, maxPartName, &u.FamilyName},
-	} {
-		if f.value == "" {
-			continue
+	// The rest is what a PATCH of the new user would do: one set of
+	// rules for the profile fields and the metadata.
+	nonEmpty := func(v string) *string {
+		if v == "" {
+			return nil // the default stays
 		}
-		if err := checkText(f.name, f.value, f.max); err != nil {
-			return store.User{}, err
-		}
-		*f.to = f.value
+		return &v
 	}
-	if u.UserMetadata, err = mergeMetadata("user_metadata", nil, req.UserMetadata); err != nil {
-		return store.User{}, err
+	p := Patch{
+		EmailVerified: &req.EmailVerified, PhoneVerified: &req.PhoneVerified, Blocked: &req.Blocked,
+		Name: nonEmpty(req.Name), Nickname: nonEmpty(req.Nickname), Picture: nonEmpty(req.Picture),
+		GivenName: nonEmpty(req.GivenName), FamilyName: nonEmpty(req.FamilyName),
+		UserMetadata: req.UserMetadata, AppMetadata: req.AppMetadata,
 	}
-	if u.AppMetadata, err = mergeMetadata("app_metadata", nil, req.AppMetadata); err != nil {
+	if err := p.Apply(&u, now); err != nil {
 		return store.User{}, err
 	}
 	return u, nil
