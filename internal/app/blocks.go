@@ -4,15 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/netip"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/sesame-id/sesame/internal/eventlog"
-	"github.com/sesame-id/sesame/internal/passwordless"
-	"github.com/sesame-id/sesame/internal/ratelimit"
-	"github.com/sesame-id/sesame/internal/sms"
+	"github.com/sesame-id/sesame/internal/users"
 )
 
 // Blocks runs "sesame blocks list" and "sesame blocks clear IDENTIFIER".
@@ -47,7 +43,7 @@ func Blocks(ctx context.Context, cfg Config, args []string, stdout io.Writer) er
 		}
 		return tw.Flush()
 	case len(args) == 2 && args[0] == "clear":
-		id := NormalizeIdentifier(args[1])
+		id := users.NormalizeIdentifier(args[1])
 		n, err := st.ClearBlocks(ctx, id)
 		if err != nil {
 			return err
@@ -66,27 +62,4 @@ func Blocks(ctx context.Context, cfg Config, args []string, stdout io.Writer) er
 	default:
 		return fmt.Errorf("usage: sesame blocks list | sesame blocks clear IDENTIFIER")
 	}
-}
-
-// NormalizeIdentifier turns what an operator typed into the stored form: a
-// phone number in E.164, an IP address as blocks key it (IPv6 by its /64),
-// else the address's CanonicalEmail. What has no canonical form is never
-// stored, so it is returned as typed and matches nothing.
-func NormalizeIdentifier(s string) string {
-	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, "+") {
-		digits := strings.NewReplacer(" ", "", "-", "", "(", "", ")", "", ".", "").Replace(s)
-		if n, err := sms.NormalizePhone(digits); err == nil {
-			return n
-		}
-	}
-	if _, err := netip.ParseAddr(s); err == nil {
-		// Counted and blocked as the server keys it: an IPv6 address by
-		// its /64.
-		return ratelimit.AddrKey(s)
-	}
-	if email, err := passwordless.CanonicalEmail(s); err == nil {
-		return email
-	}
-	return s
 }

@@ -26,9 +26,15 @@ const (
 	// Blocked: attack protection refuses the user or the address for a
 	// while (429).
 	Blocked
+	// NotFound: what the request names does not exist where a missing
+	// object is its own answer (the Management API's 404).
+	NotFound
+	// Conflict: the request would make what exists already, such as a
+	// second user with one identifier (the Management API's 409).
+	Conflict
 )
 
-var names = [...]string{"invalid", "too large", "unauthenticated", "forbidden", "denied", "blocked"}
+var names = [...]string{"invalid", "too large", "unauthenticated", "forbidden", "denied", "blocked", "not found", "conflict"}
 
 func (k Kind) String() string {
 	if k >= 0 && int(k) < len(names) {

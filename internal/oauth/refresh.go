@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sesame-id/sesame/internal/fault"
+	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/tenant"
 	"github.com/sesame-id/sesame/internal/token"
@@ -111,6 +112,18 @@ func (s *Server) Refresh(ctx context.Context, req RefreshRequest) (*TokenRespons
 		}
 		scope = strings.Join(strings.Fields(req.Scope), " ")
 	}
+	// The user is looked at before the token is used, so that a refusal
+	// leaves it as it was: an unblocked user's client can go on with it.
+	user, err := s.Store.User(ctx, old.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &Error{Kind: fault.Denied, Code: "invalid_grant", Description: "The refresh_token was generated for a user who doesn't exist anymore."}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load user: %w", err)
+	}
+	if err := store.AllowLogin(user); err != nil {
+		return nil, errUserBlocked
+	}
 	if rotate {
 		next.UserID, next.Scope, next.Audience, next.FamilyID = old.UserID, old.Scope, old.Audience, old.FamilyID
 		// token_lifetime is absolute: rotation does not extend the family.
@@ -120,13 +133,6 @@ func (s *Server) Refresh(ctx context.Context, req RefreshRequest) (*TokenRespons
 		if _, err := s.Store.UseRefreshToken(ctx, hash, now, true, leeway, next); err != nil {
 			return nil, s.refreshError(err)
 		}
-	}
-	user, err := s.Store.User(ctx, old.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, &Error{Kind: fault.Denied, Code: "invalid_grant", Description: "The refresh_token was generated for a user who doesn't exist anymore."}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load user: %w", err)
 	}
 	var rs *tenant.ResourceServer
 	if old.Audience != "" {
@@ -141,6 +147,10 @@ func (s *Server) Refresh(ctx context.Context, req RefreshRequest) (*TokenRespons
 	resp.RefreshToken = nextValue
 	return resp, nil
 }
+
+// errUserBlocked is Auth0's answer to a refresh token of a user an operator
+// blocked.
+var errUserBlocked = &Error{Kind: fault.Unauthenticated, Code: passwordless.CodeUnauthorized, Description: passwordless.DescUserBlocked}
 
 func (s *Server) refreshError(err error) error {
 	switch {

@@ -27,7 +27,12 @@ const (
 	DescCodeExpired    = "The verification code has expired. Please try to login again."
 	DescMaxAttempts    = "You've reached the maximum number of attempts. Please try to login again."
 	DescSignupDisabled = "Public signup is disabled"
+	DescUserBlocked    = "user is blocked"
 )
+
+// ErrUserBlocked is the answer to a right code of a user an operator
+// blocked (`blocked: true`): Auth0's 401 unauthorized, "user is blocked".
+var ErrUserBlocked = errorf(fault.Unauthenticated, CodeUnauthorized, DescUserBlocked)
 
 // BadEmail is the answer of /passwordless/start to an address that
 // CanonicalEmail refuses: Auth0's code and message, with the reason in
@@ -45,6 +50,8 @@ const (
 	CodeBadEmail     = "bad.email"
 	CodeInvalidGrant = "invalid_grant"
 	CodeAccessDenied = "access_denied"
+	// CodeUnauthorized is the answer for a blocked user.
+	CodeUnauthorized = "unauthorized"
 	// CodeTooManyAttempts is the brute-force block (fault.Blocked).
 	CodeTooManyAttempts = "too_many_attempts"
 )

@@ -487,29 +487,16 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (store.User, er
 	now := s.Now()
 	conn := req.Connection
 	identifier, _ := Identifier(conn, req.Username)
-	userID, err := NewObjectID()
+	u, err := NewUser(conn, identifier, now)
 	if err != nil {
 		return store.User{}, err
 	}
-	u := store.User{
-		UserID:      conn.Strategy + "|" + userID,
-		Connection:  conn.Name,
-		Strategy:    conn.Strategy,
-		Identifier:  identifier,
-		Name:        identifier,
-		CreatedAt:   now,
-		UpdatedAt:   now,
-		LastLogin:   now,
-		LastIP:      req.IP,
-		LoginsCount: 1,
-	}
+	u.LastLogin, u.LastIP, u.LoginsCount = now, req.IP, 1
+	// The code reached the user: the identifier is verified.
 	if conn.Strategy == "sms" {
-		// Auth0 gives sms users their number as name and nickname, and no
-		// picture of their own.
-		u.PhoneNumber, u.PhoneVerified, u.Nickname = identifier, true, identifier
+		u.PhoneVerified = true
 	} else {
-		u.Email, u.EmailVerified = identifier, true
-		u.Nickname, u.Picture = nickname(identifier), Gravatar(identifier)
+		u.EmailVerified = true
 	}
 	// The login is recorded in the code check's own transaction: one
 	// commit for both.
@@ -520,7 +507,40 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (store.User, er
 	if res.SignupRefused {
 		return store.User{}, errorf(fault.Forbidden, CodeAccessDenied, DescSignupDisabled)
 	}
+	if res.UserBlocked {
+		return store.User{}, ErrUserBlocked
+	}
 	return res.User, nil
+}
+
+// NewUser is the user that identifier (in its canonical form) becomes on
+// conn, with a new user_id in Auth0's format (`email|<24 hex>`) and Auth0's
+// defaults for a passwordless user: name the identifier; an email user's
+// nickname the local part and picture its Gravatar; an sms user's
+// nickname the number and no picture of their own. Nothing is verified and
+// no login recorded yet. A first login and the Management API both make
+// their users here.
+func NewUser(conn *tenant.Connection, identifier string, now time.Time) (store.User, error) {
+	id, err := NewObjectID()
+	if err != nil {
+		return store.User{}, err
+	}
+	u := store.User{
+		UserID:     conn.Strategy + "|" + id,
+		Connection: conn.Name,
+		Strategy:   conn.Strategy,
+		Identifier: identifier,
+		Name:       identifier,
+		CreatedAt:  now,
+		UpdatedAt:  now,
+	}
+	if conn.Strategy == "sms" {
+		u.PhoneNumber, u.Nickname = identifier, identifier
+	} else {
+		u.Email = identifier
+		u.Nickname, u.Picture = nickname(identifier), Gravatar(identifier)
+	}
+	return u, nil
 }
 
 // Check checks a code without consuming it (POST /passwordless/verify). A

@@ -74,6 +74,10 @@ func httpStatus(k fault.Kind) int {
 		return http.StatusForbidden
 	case fault.Blocked:
 		return http.StatusTooManyRequests
+	case fault.NotFound:
+		return http.StatusNotFound
+	case fault.Conflict:
+		return http.StatusConflict
 	default:
 		return http.StatusInternalServerError // a Kind without a status here
 	}

@@ -26,6 +26,10 @@ var (
 	ErrAttemptsExceeded = errors.New("store: too many wrong attempts")
 	ErrBlocked          = errors.New("store: identifier blocked")
 
+	// ErrUserBlocked: an operator blocked the user (User.Blocked), so
+	// AllowLogin refuses their logins.
+	ErrUserBlocked = errors.New("store: user blocked")
+
 	// ErrRateLimited: a token bucket was empty; nothing was taken or
 	// written.
 	ErrRateLimited = errors.New("store: rate limited")
@@ -146,13 +150,41 @@ type Store interface {
 	// LoginUser records a successful login for the user identified by
 	// (Connection, Identifier): it creates the user from u when absent and
 	// allowSignup is true (ErrNotFound otherwise), and updates the login
-	// fields (LastLogin, LastIP, LoginsCount, verified flags) when present.
-	// It returns the stored user and whether it was created.
+	// fields (LastLogin, LastIP, LoginsCount, verified flags) when present
+	// and AllowLogin lets them in; when it refuses (ErrUserBlocked) nothing
+	// changes and the stored user is returned with that error. It returns
+	// the stored user and whether it was created.
 	LoginUser(ctx context.Context, u User, allowSignup bool) (User, bool, error)
 	// User returns a user by user_id.
 	User(ctx context.Context, userID string) (User, error)
 	// UserByIdentifier returns a user by connection and normalised identifier.
 	UserByIdentifier(ctx context.Context, connection, identifier string) (User, error)
+	// CreateUser stores a new user as given (the Management API's POST
+	// /api/v2/users) and returns it as stored. A user with the same
+	// UserID, or the same Identifier on the same Connection, fails with
+	// ErrAlreadyExists: of concurrent creations of one identifier exactly
+	// one succeeds.
+	CreateUser(ctx context.Context, u User) (User, error)
+	// UpdateUser runs fn on the stored user in one transaction that keeps
+	// every other write to that user out, and writes back what fn leaves
+	// (CheckUserUpdate says what fn may not change), so that concurrent
+	// updates each see the one before. An Identifier that another user of
+	// the connection has fails with ErrAlreadyExists; an unknown userID
+	// with ErrNotFound; an error from fn is returned and nothing is
+	// written. fn may run more than once. It returns the stored user.
+	UpdateUser(ctx context.Context, userID string, fn func(*User) error) (User, error)
+	// DeleteUser deletes the user and everything kept for them (refresh
+	// tokens, sessions, authorization codes, login tickets) and makes the
+	// live code of their identifier on their connection useless (as if a
+	// newer one had been sent), in one transaction. An unknown userID is
+	// ErrNotFound.
+	DeleteUser(ctx context.Context, userID string) error
+	// ListUsers returns one page of the users that match q, in q's order,
+	// and how many match in all.
+	ListUsers(ctx context.Context, q UserQuery) (UserPage, error)
+	// UsersByEmail returns every user whose Email is email, on any
+	// connection, oldest first (by CreatedAt, then UserID).
+	UsersByEmail(ctx context.Context, email string) ([]User, error)
 
 	// CreateRefreshToken stores a new refresh token.
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
@@ -210,11 +242,21 @@ type Store interface {
 
 	// Blocks lists the blocks in force at now, newest first.
 	Blocks(ctx context.Context, now time.Time) ([]Block, error)
+	// BlocksOf lists the blocks in force at now that stop identifier
+	// (from one ip or from every ip), newest first: on connection, or on
+	// every connection when connection is empty. Blocks of an address on
+	// every identifier are not the identifier's and are not listed.
+	BlocksOf(ctx context.Context, connection, identifier string, now time.Time) ([]Block, error)
 	// ClearBlocks deletes every block of identifier (any connection, any
 	// ip) and its failure counters, and returns how many blocks it deleted.
 	// Given an ip address, it deletes the ip's suspicious-ip block and
 	// forgets the failures from that ip.
 	ClearBlocks(ctx context.Context, identifier string) (int, error)
+	// ClearBlocksOf deletes the blocks of identifier on connection (for
+	// every ip) and its failure counters there, and returns how many
+	// blocks it deleted. The identifier's blocks on other connections and
+	// the blocks of addresses stay.
+	ClearBlocksOf(ctx context.Context, connection, identifier string) (int, error)
 
 	// AddEvents appends tenant log events, all in one transaction (a
 	// duplicate ID fails with ErrAlreadyExists and adds none).
@@ -336,12 +378,13 @@ const (
 	OutboxExpired = "expired"
 )
 
-// User is an end user created by a passwordless login.
+// User is an end user of a passwordless connection, created by their first
+// login or through the Management API.
 type User struct {
 	UserID        string // "<strategy>|<24 hex>"
 	Connection    string
 	Strategy      string
-	Identifier    string // normalised email or E.164 number
+	Identifier    string // normalised email or E.164 number: what logs in
 	Email         string
 	EmailVerified bool
 	PhoneNumber   string
@@ -349,11 +392,49 @@ type User struct {
 	Name          string
 	Nickname      string
 	Picture       string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	LastLogin     time.Time
-	LastIP        string
-	LoginsCount   int
+	GivenName     string
+	FamilyName    string
+	// UserMetadata and AppMetadata are JSON objects (MergeMetadata keeps
+	// them), nil for none; the store does not interpret them.
+	UserMetadata []byte
+	AppMetadata  []byte
+	// Blocked: an operator blocked the user; AllowLogin refuses them.
+	Blocked     bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	LastLogin   time.Time // zero until the first login
+	LastIP      string
+	LoginsCount int
+}
+
+// UserSort is the order of ListUsers.
+type UserSort int
+
+const (
+	// SortCreatedAt orders by CreatedAt (then UserID).
+	SortCreatedAt UserSort = iota
+	// SortLastLogin orders by LastLogin (then UserID); users who never
+	// logged in come before everyone else in ascending order.
+	SortLastLogin
+)
+
+// UserQuery selects a page of users for ListUsers. Each non-empty filter
+// must match exactly; all of them must match.
+type UserQuery struct {
+	Email       string
+	PhoneNumber string
+	UserID      string
+	Sort        UserSort
+	Descending  bool
+	// Offset users are skipped, then at most Limit returned (none when
+	// Limit is 0: only the total).
+	Offset, Limit int
+}
+
+// UserPage is what ListUsers returns.
+type UserPage struct {
+	Users []User
+	Total int // how many users match, on every page
 }
 
 // RefreshToken is stored by the SHA-256 of its value.
@@ -478,8 +559,8 @@ type Guard struct {
 	// code, in the same transaction (one commit for a code check and its
 	// login): as LoginUser(*Login, AllowSignup) would, with the outcome in
 	// Guessed.User and Guessed.Created, or Guessed.SignupRefused when the
-	// user does not exist and AllowSignup is false (the code is consumed
-	// all the same).
+	// user does not exist and AllowSignup is false, or Guessed.UserBlocked
+	// when AllowLogin refuses the user (the code is consumed all the same).
 	Login       *User
 	AllowSignup bool
 	// Log, when set, is called inside the transaction with the outcome of
@@ -503,6 +584,10 @@ type Guessed struct {
 	User          User
 	Created       bool
 	SignupRefused bool
+	// UserBlocked: the code was right (and consumed) but AllowLogin
+	// refused the user; User is the stored user, and nothing of the
+	// login was recorded.
+	UserBlocked bool
 }
 
 // Event is a tenant log event, as Auth0's GET /api/v2/logs shows it. It

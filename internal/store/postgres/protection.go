@@ -155,6 +155,8 @@ func (s *Store) GuessCode(ctx context.Context, connection, identifier string, co
 				switch {
 				case errors.Is(err, store.ErrNotFound):
 					res.SignupRefused = true
+				case errors.Is(err, store.ErrUserBlocked):
+					res.User, res.UserBlocked = u, true
 				case err != nil:
 					return err
 				default:
@@ -227,21 +229,61 @@ func (s *Store) Blocks(ctx context.Context, now time.Time) ([]store.Block, error
 // operator's command, rare enough that it scans the tables rather than
 // needing indexes on identifier alone.
 func (s *Store) ClearBlocks(ctx context.Context, identifier string) (int, error) {
+	n, err := s.clearBlocks(ctx,
+		`identifier = $1 OR (identifier = '' AND ip = $1)`, `identifier = $1 OR ip = $1`, identifier)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: clear blocks: %w", err)
+	}
+	return n, nil
+}
+
+// ClearBlocksOf deletes the blocks of identifier on connection, with its
+// failure rows and pair counters there; see store.Store.
+func (s *Store) ClearBlocksOf(ctx context.Context, connection, identifier string) (int, error) {
+	where := `connection = $1 AND identifier = $2`
+	n, err := s.clearBlocks(ctx, where, where, connection, identifier)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: clear blocks of %s/%s: %w", connection, identifier, err)
+	}
+	return n, nil
+}
+
+// clearBlocks deletes, in one transaction, the blocks that match
+// blockWhere and the failure rows and pair counters that match
+// failureWhere (both taking args), and returns how many blocks it deleted.
+func (s *Store) clearBlocks(ctx context.Context, blockWhere, failureWhere string, args ...any) (int, error) {
 	var n int64
 	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM blocks WHERE identifier = $1 OR (identifier = '' AND ip = $1)`, identifier)
+		tag, err := tx.Exec(ctx, `DELETE FROM blocks WHERE `+blockWhere, args...)
 		if err != nil {
 			return err
 		}
 		n = tag.RowsAffected()
-		if _, err := tx.Exec(ctx, `DELETE FROM failures WHERE identifier = $1 OR ip = $1`, identifier); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM failures WHERE `+failureWhere, args...); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM pair_failures WHERE identifier = $1 OR ip = $1`, identifier)
+		_, err = tx.Exec(ctx, `DELETE FROM pair_failures WHERE `+failureWhere, args...)
+		return err
+	})
+	return int(n), err
+}
+
+// BlocksOf lists the blocks in force at now that stop identifier, on
+// connection or (connection empty) on every connection, newest first.
+func (s *Store) BlocksOf(ctx context.Context, connection, identifier string, now time.Time) ([]store.Block, error) {
+	var blocks []store.Block
+	err := s.query(ctx, func(ctx context.Context, q querier) error {
+		rows, err := q.Query(ctx, `SELECT `+blockColumns+` FROM blocks
+			WHERE identifier = $1 AND identifier <> '' AND ($2 = '' OR connection = $2) AND expires_at > $3
+			ORDER BY created_at DESC, seq DESC`, identifier, connection, ts(now))
+		if err != nil {
+			return err
+		}
+		blocks, err = scanBlocks(rows)
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("postgres: clear blocks: %w", err)
+		return nil, fmt.Errorf("postgres: blocks of %s: %w", identifier, err)
 	}
-	return int(n), nil
+	return blocks, nil
 }

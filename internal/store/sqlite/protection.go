@@ -74,16 +74,7 @@ func activeBlocks(ctx context.Context, q queryer, connection, identifier, ip str
 	if err != nil {
 		return nil, err
 	}
-	var blocks []store.Block
-	for rows.Next() {
-		b, err := scanBlock(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		blocks = append(blocks, b)
-	}
-	return blocks, closeRows(rows)
+	return scanBlocks(rows)
 }
 
 // GuessCode checks a code under brute-force protection in one transaction;
@@ -129,6 +120,8 @@ func (s *Store) GuessCode(ctx context.Context, connection, identifier string, co
 				switch {
 				case errors.Is(err, store.ErrNotFound):
 					res.SignupRefused = true
+				case errors.Is(err, store.ErrUserBlocked):
+					res.User, res.UserBlocked = u, true
 				case err != nil:
 					return err
 				default:
@@ -194,21 +187,13 @@ func nthFailure(ctx context.Context, tx *stmtTx, where string, n int, since time
 
 // Blocks lists the blocks with now < ExpiresAt, newest first.
 func (s *Store) Blocks(ctx context.Context, now time.Time) ([]store.Block, error) {
+	var blocks []store.Block
 	rows, err := s.r.QueryContext(ctx, `SELECT `+blockColumns+` FROM blocks
 		WHERE expires_at > ? ORDER BY created_at DESC, seq DESC`, now.UnixMilli())
+	if err == nil {
+		blocks, err = scanBlocks(rows)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: blocks: %w", err)
-	}
-	var blocks []store.Block
-	for rows.Next() {
-		b, err := scanBlock(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlite: blocks: %w", err)
-		}
-		blocks = append(blocks, b)
-	}
-	if err := closeRows(rows); err != nil {
 		return nil, fmt.Errorf("sqlite: blocks: %w", err)
 	}
 	return blocks, nil
@@ -221,25 +206,75 @@ func (s *Store) Blocks(ctx context.Context, now time.Time) ([]store.Block, error
 // command, rare enough that it scans the tables rather than needing indexes
 // on identifier alone.
 func (s *Store) ClearBlocks(ctx context.Context, identifier string) (int, error) {
+	n, err := s.clearBlocks(ctx,
+		`identifier = ? OR (identifier = '' AND ip = ?)`, `identifier = ? OR ip = ?`, identifier, identifier)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: clear blocks: %w", err)
+	}
+	return n, nil
+}
+
+// ClearBlocksOf deletes the blocks of identifier on connection, with its
+// failure rows and pair counters there; see store.Store.
+func (s *Store) ClearBlocksOf(ctx context.Context, connection, identifier string) (int, error) {
+	where := `connection = ? AND identifier = ?`
+	n, err := s.clearBlocks(ctx, where, where, connection, identifier)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: clear blocks of %s/%s: %w", connection, identifier, err)
+	}
+	return n, nil
+}
+
+// clearBlocks deletes, in one transaction, the blocks that match
+// blockWhere and the failure rows and pair counters that match
+// failureWhere (both taking args), and returns how many blocks it deleted.
+func (s *Store) clearBlocks(ctx context.Context, blockWhere, failureWhere string, args ...any) (int, error) {
 	var n int64
 	err := s.write(ctx, func(tx *stmtTx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM blocks WHERE identifier = ? OR (identifier = '' AND ip = ?)`, identifier, identifier)
+		res, err := tx.ExecContext(ctx, `DELETE FROM blocks WHERE `+blockWhere, args...)
 		if err != nil {
 			return err
 		}
 		if n, err = res.RowsAffected(); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM failures WHERE identifier = ? OR ip = ?`, identifier, identifier); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM failures WHERE `+failureWhere, args...); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM pair_failures WHERE identifier = ? OR ip = ?`, identifier, identifier)
+		_, err = tx.ExecContext(ctx, `DELETE FROM pair_failures WHERE `+failureWhere, args...)
 		return err
 	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: clear blocks: %w", err)
+	return int(n), err
+}
+
+// BlocksOf lists the blocks in force at now that stop identifier, on
+// connection or (connection empty) on every connection, newest first.
+func (s *Store) BlocksOf(ctx context.Context, connection, identifier string, now time.Time) ([]store.Block, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+blockColumns+` FROM blocks
+		WHERE identifier = ? AND identifier <> '' AND (? = '' OR connection = ?) AND expires_at > ?
+		ORDER BY created_at DESC, seq DESC`, identifier, connection, connection, now.UnixMilli())
+	var blocks []store.Block
+	if err == nil {
+		blocks, err = scanBlocks(rows)
 	}
-	return int(n), nil
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: blocks of %s: %w", identifier, err)
+	}
+	return blocks, nil
+}
+
+// scanBlocks reads rows of blockColumns and closes them.
+func scanBlocks(rows *sql.Rows) ([]store.Block, error) {
+	var blocks []store.Block
+	for rows.Next() {
+		b, err := scanBlock(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		blocks = append(blocks, b)
+	}
+	return blocks, closeRows(rows)
 }
 
 // scanBlock reads the blockColumns of one row.
