@@ -34,6 +34,9 @@ Usage:
                            write the stored tenant in the Auth0 Deploy CLI layout
                            (standard output by default), secrets as ##PLACEHOLDERS##
   sesame tenant import FILE [--database D]       import a tenant file (as serve --tenant)
+  sesame config check [serve flags]   check the settings and the tenant file, print
+                           the effective settings (secrets redacted); starts nothing
+  sesame config docs [--write FILE]   the configuration reference (docs/CONFIGURATION.md)
   sesame healthcheck [--url URL]   exit 0 when the local server answers GET /healthz
                            (for a container HEALTHCHECK; address from SESAME_LISTEN)
   sesame version           print the version, the VCS revision and the Go version
@@ -97,6 +100,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stderr)
+	case "config":
+		return app.ConfigCommand(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
