@@ -35,6 +35,8 @@ type Config struct {
 	TLSCert  string
 	TLSKey   string
 	LogLevel slog.Level
+	// LogFormat is "text" (logfmt) or "json", one object per line.
+	LogFormat string
 
 	// DatabasePoolSize is the PostgreSQL connection pool's size; 0 means
 	// the URL's pool_max_conns, or max(4, 2×GOMAXPROCS).
@@ -147,6 +149,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.StringVar(&cfg.TwilioAPIURL, "twilio-api-url", env("TWILIO_API_URL", "https://api.twilio.com"), "base URL of Twilio's REST API; point it at a Twilio-compatible service or a test server (env SESAME_TWILIO_API_URL)")
 		fs.StringVar(&gatewayTimeout, "sms-gateway-timeout", env("SMS_GATEWAY_TIMEOUT", "30s"), "how long a call to a custom SMS gateway may take, a positive Go duration (25s, 1m); see SMS connections (env SESAME_SMS_GATEWAY_TIMEOUT)")
 	}
+	fs.StringVar(&cfg.LogFormat, "log-format", env("LOG_FORMAT", "text"), "text (key=value) or json, one object per line (env SESAME_LOG_FORMAT)")
 	fs.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn, error (env SESAME_LOG_LEVEL)")
 	limits := ratelimit.Defaults()
 	protection := passwordless.DefaultProtection()
@@ -216,6 +219,9 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		return Config{}, fs, fmt.Errorf("--database-pool-size %q: want a whole number of connections, 0 for the default", poolSize)
 	}
 	cfg.DatabasePoolSize = n
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		return Config{}, fs, fmt.Errorf("--log-format %q: want text or json", cfg.LogFormat)
+	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return Config{}, fs, fmt.Errorf("--log-level: %w", err)
 	}
@@ -389,4 +395,14 @@ func (f durationFlag) Set(s string) error {
 	}
 	*f.dst = d
 	return nil
+}
+
+// NewLogger is the process's logger as the configuration asks: text or
+// JSON lines on w, from LogLevel up.
+func (c Config) NewLogger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -22,6 +22,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.corsFor(w, r, p["client_id"])
+	annotate(r, p["client_id"], p["realm"])
 	grant := p["grant_type"]
 	if grant == "" {
 		s.writeError(w, r, invalidRequest("Missing required parameter: grant_type"))
