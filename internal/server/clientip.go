@@ -40,6 +40,10 @@ func (s *Server) trusted(a netip.Addr) bool {
 	return false
 }
 
+// CallerIP is the address of r's caller as the tenant log and the rate
+// limits see it (callerIP), for the Management API's handler.
+func (s *Server) CallerIP(r *http.Request) string { return s.callerIP(r) }
+
 // callerIP is the address of whoever sent the request: the TCP peer, unless
 // the peer is a trusted proxy, in which case X-Forwarded-For is read from
 // the right and the first address that is not a trusted proxy is the caller.

@@ -12,6 +12,12 @@
 // shape, {"statusCode","error","message","errorCode"}, with Auth0's strings
 // where they are known.
 //
+// Every call of a route is recorded in the tenant log once answered (see
+// oplog.go): sapi for a write that succeeded, fapi for any failure, with the
+// token's client, the caller's address and user agent, the method, the
+// path and the status, never the query, the body, the token or the answer.
+// GET /api/v2/logs reads that log (logs.go, ParseLogQuery).
+//
 // # Adding a route
 //
 // Put a family of routes in a file of its own (users.go), with a function

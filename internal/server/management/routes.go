@@ -8,4 +8,5 @@ func (a *API) routes(rt *Router) {
 	a.resourceServerRoutes(rt)
 	a.clientGrantRoutes(rt)
 	a.keyRoutes(rt)
+	a.logRoutes(rt)
 }
