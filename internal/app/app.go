@@ -26,6 +26,7 @@ import (
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/store/postgres"
 	"github.com/sesame-id/sesame/internal/store/sqlite"
+	"github.com/sesame-id/sesame/internal/telemetry"
 	"github.com/sesame-id/sesame/internal/tenant"
 	"github.com/sesame-id/sesame/internal/token"
 )
@@ -356,6 +357,20 @@ func (a *App) Close() error {
 
 // Serve runs sesame serve until ctx is cancelled.
 func Serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer, version string) error {
+	stopTraces, err := telemetry.Setup(ctx, os.Getenv, version)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := stopTraces(sctx); err != nil {
+			logger.Warn("tracing: flush at exit", "err", err)
+		}
+	}()
+	if telemetry.Enabled(os.Getenv) {
+		logger.Info("tracing: exporting spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT)")
+	}
 	a, err := New(ctx, cfg, logger)
 	if err != nil {
 		return err

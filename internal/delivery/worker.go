@@ -11,9 +11,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/store"
 )
+
+// tracer starts a span per delivery attempt (internal/telemetry).
+var tracer = otel.Tracer("sesame/delivery")
 
 // Outbox message kinds this package understands.
 const (
@@ -431,6 +439,17 @@ var errPermanent = errors.New("permanent failure")
 func (w *Worker) deliver(ctx context.Context, j job) (done bool, err error) {
 	m := j.m
 	attempt := m.Attempts + 1
+	// A root span per attempt: the start that queued the message answered
+	// long ago (the outbox keeps no trace context).
+	ctx, span := tracer.Start(ctx, "delivery.send", trace.WithNewRoot(), trace.WithAttributes(
+		attribute.String("sesame.kind", m.Kind), attribute.Int("sesame.attempt", attempt)))
+	defer func() {
+		span.SetAttributes(attribute.Bool("sesame.sent", done))
+		if err != nil {
+			span.SetStatus(codes.Error, "failed")
+		}
+		span.End()
+	}()
 	attrs := []slog.Attr{slog.String("id", m.ID), slog.String("kind", m.Kind), slog.Int("attempt", attempt)}
 	if time.Now().After(j.deadline) {
 		return false, nil // lease nearly gone; leave it for the next claim

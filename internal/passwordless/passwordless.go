@@ -19,6 +19,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sesame-id/sesame/internal/delivery"
 	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/fault"
@@ -215,7 +218,10 @@ type StartResult struct {
 // email, all in one store transaction. With disable_signup and an unknown
 // address it queues a suppressed message that is never sent, so that the
 // answer and its timing do not reveal whether the address belongs to a user.
-func (s *Service) Start(ctx context.Context, req StartRequest) (StartResult, error) {
+func (s *Service) Start(ctx context.Context, req StartRequest) (_ StartResult, err error) {
+	ctx, span := tracer.Start(ctx, "passwordless.Start", trace.WithAttributes(
+		attribute.String("sesame.connection", req.Connection.Name), attribute.String("sesame.send", req.Send)))
+	defer func() { endSpan(span, err) }()
 	now := s.Now()
 	conn := req.Connection
 	identifier := req.PhoneNumber
@@ -483,7 +489,10 @@ type LogAs struct {
 
 // Verify consumes the code and logs the user in, creating them on first
 // login unless the connection has disable_signup.
-func (s *Service) Verify(ctx context.Context, req VerifyRequest) (store.User, error) {
+func (s *Service) Verify(ctx context.Context, req VerifyRequest) (_ store.User, err error) {
+	ctx, span := tracer.Start(ctx, "passwordless.Verify", trace.WithAttributes(
+		attribute.String("sesame.connection", req.Connection.Name)))
+	defer func() { endSpan(span, err) }()
 	now := s.Now()
 	conn := req.Connection
 	identifier, _ := Identifier(conn, req.Username)

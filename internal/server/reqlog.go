@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+
+	"github.com/sesame-id/sesame/internal/telemetry"
 )
 
 // Each request's access-log line carries a request id (also sent back in
@@ -14,6 +16,9 @@ import (
 // the request is logged: query strings and bodies carry codes and tokens.
 
 type reqInfoKey struct{}
+
+// tracer starts the server spans (see internal/telemetry).
+var tracer = telemetry.Tracer("sesame/server")
 
 // reqInfo is what the handler adds to its request's log line.
 type reqInfo struct {

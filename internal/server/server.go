@@ -15,6 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sesame-id/sesame/internal/login"
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
@@ -231,6 +237,23 @@ func (s *Server) middleware(next http.Handler, hsts bool) http.Handler {
 		info := &reqInfo{id: newRequestID()}
 		r = withReqInfo(r, info)
 		w.Header().Set("X-Request-Id", info.id)
+		// A server span, child of the caller's traceparent if it sent one;
+		// named and labelled with the route once it is known.
+		ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		r = r.WithContext(ctx)
+		defer func() {
+			span.SetName(strings.TrimSpace(r.Method + " " + strings.TrimPrefix(info.route, r.Method+" ")))
+			span.SetAttributes(attribute.String("http.request.method", r.Method), attribute.String("http.route", info.route),
+				attribute.Int("http.response.status_code", rec.status), attribute.String("sesame.request_id", info.id))
+			if info.connection != "" {
+				span.SetAttributes(attribute.String("sesame.connection", info.connection))
+			}
+			if rec.status >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(rec.status))
+			}
+			span.End()
+		}()
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {

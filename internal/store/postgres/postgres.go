@@ -279,7 +279,13 @@ func (s *Store) read(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx
 // A failure of the COMMIT itself is not retried, since the transaction may
 // have committed. What still fails is wrapped in store.ErrUnavailable when
 // the database could not be reached or could not serve the call in time.
-func (s *Store) run(ctx context.Context, timeout time.Duration, opts pgx.TxOptions, fn func(ctx context.Context, tx pgx.Tx) error) error {
+func (s *Store) run(ctx context.Context, timeout time.Duration, opts pgx.TxOptions, fn func(ctx context.Context, tx pgx.Tx) error) (err error) {
+	name := "postgres.write"
+	if opts.AccessMode == pgx.ReadOnly {
+		name = "postgres.read"
+	}
+	ctx, end := startSpan(ctx, name)
+	defer func() { end(err) }()
 	octx, cancel := ctx, context.CancelFunc(func() {})
 	if timeout > 0 {
 		octx, cancel = context.WithTimeout(ctx, timeout)
@@ -316,7 +322,9 @@ func (s *Store) attempt(ctx context.Context, opts pgx.TxOptions, fn func(ctx con
 
 // query runs fn, one read statement on the pool, retrying it on another
 // connection when the connection was lost (a read can always run again).
-func (s *Store) query(ctx context.Context, fn func(ctx context.Context, q querier) error) error {
+func (s *Store) query(ctx context.Context, fn func(ctx context.Context, q querier) error) (err error) {
+	ctx, end := startSpan(ctx, "postgres.query")
+	defer func() { end(err) }()
 	octx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	for attempt := 1; ; attempt++ {

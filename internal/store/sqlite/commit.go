@@ -69,10 +69,12 @@ type groupCommit struct {
 // the writer, and SQLite's lock may be held by another process); past that
 // it fails with store.ErrUnavailable, so that requests piling up behind a
 // database locked from outside each get their answer in time.
-func (s *Store) write(ctx context.Context, fn func(tx *stmtTx) error) error {
+func (s *Store) write(ctx context.Context, fn func(tx *stmtTx) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	ctx, end := startSpan(ctx, "sqlite.write")
+	defer func() { end(err) }()
 	op := &writeOp{fn: fn, done: make(chan writeResult, 1)}
 	s.gc.mu.Lock()
 	s.gc.queue = append(s.gc.queue, op)

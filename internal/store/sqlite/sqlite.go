@@ -258,7 +258,9 @@ func unavailable(err error) error {
 
 // read runs fn in one read transaction, so that several queries see one
 // snapshot of the database.
-func (s *Store) read(ctx context.Context, fn func(tx *stmtTx) error) error {
+func (s *Store) read(ctx context.Context, fn func(tx *stmtTx) error) (err error) {
+	ctx, end := startSpan(ctx, "sqlite.read")
+	defer func() { end(err) }()
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return unavailable(err)
