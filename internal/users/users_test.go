@@ -319,17 +319,26 @@ func TestService_BlocksOfIdentifiersAndUsers(t *testing.T) {
 	_, err = svc.BlocksOfIdentifier(ctx, " ")
 	invalid(t, "BlocksOfIdentifier without one", err, CodeInvalidQuery)
 
-	if err := svc.UnblockUser(ctx, ada.UserID); err != nil {
+	rel, err := svc.UnblockUser(ctx, ada.UserID)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if rel.Identifier != "ada@example.com" || rel.Connection != "email" || rel.UserID != ada.UserID || rel.Blocks != 1 {
+		t.Errorf("UnblockUser released %+v", rel)
 	}
 	got, err = svc.BlocksOfIdentifier(ctx, "ada@example.com")
 	want("after UnblockUser", got, err, "email-2")
-	if err := svc.UnblockIdentifier(ctx, "Ada@Example.com"); err != nil {
+	rel, err = svc.UnblockIdentifier(ctx, "Ada@Example.com")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if rel.Identifier != "ada@example.com" || rel.Connection != "" || rel.UserID != "" || rel.Blocks != 1 {
+		t.Errorf("UnblockIdentifier released %+v", rel)
 	}
 	got, err = svc.BlocksOfIdentifier(ctx, "ada@example.com")
 	want("after UnblockIdentifier", got, err)
-	invalid(t, "UnblockIdentifier without one", svc.UnblockIdentifier(ctx, ""), CodeInvalidQuery)
+	_, err = svc.UnblockIdentifier(ctx, "")
+	invalid(t, "UnblockIdentifier without one", err, CodeInvalidQuery)
 }
 
 // block makes a pair block of identifier on connection from ip, by a wrong
