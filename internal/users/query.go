@@ -146,10 +146,13 @@ func ParseSort(sort string) (store.UserSort, bool, error) {
 
 // ListRequest is the query string of GET /api/v2/users, decoded.
 type ListRequest struct {
-	Q       string
-	Sort    string
-	Page    int // from 0
-	PerPage int // 0: DefaultPerPage
+	Q    string
+	Sort string
+	// Connection, when set, keeps the users of that connection (its
+	// name) only.
+	Connection string
+	Page       int // from 0
+	PerPage    int // 0: DefaultPerPage
 }
 
 // Query turns r into the store's query: q's value in the canonical form the
@@ -174,7 +177,7 @@ func (r ListRequest) Query() (store.UserQuery, error) {
 	if r.Page < 0 || r.Page > (1<<31-1)/perPage {
 		return store.UserQuery{}, invalidQuery("page must be 0 or more, and not beyond the last user")
 	}
-	q := store.UserQuery{Sort: by, Descending: desc, Offset: r.Page * perPage, Limit: perPage}
+	q := store.UserQuery{Sort: by, Descending: desc, Offset: r.Page * perPage, Limit: perPage, Connection: r.Connection}
 	switch field {
 	case FieldEmail:
 		q.Email = value

@@ -137,6 +137,7 @@ func TestListRequest_QueryCanonicalisesAndPages(t *testing.T) {
 		{ListRequest{Q: `phone_number:"+14155552671"`, Sort: "last_login:-1", PerPage: 100},
 			store.UserQuery{PhoneNumber: "+14155552671", Sort: store.SortLastLogin, Descending: true, Limit: 100}},
 		{ListRequest{Q: `user_id:"email|Abc"`}, store.UserQuery{UserID: "email|Abc", Limit: DefaultPerPage}},
+		{ListRequest{Connection: "sms", PerPage: 5, Page: 1}, store.UserQuery{Connection: "sms", Offset: 5, Limit: 5}},
 	} {
 		got, err := tc.r.Query()
 		if err != nil || got != tc.want {
