@@ -28,6 +28,7 @@ import (
 	"github.com/sesame-id/sesame/internal/store/sqlite"
 	"github.com/sesame-id/sesame/internal/tenant"
 	"github.com/sesame-id/sesame/internal/token"
+	"github.com/sesame-id/sesame/internal/users"
 )
 
 // Names of the secrets kept in the store.
@@ -245,6 +246,7 @@ func (a *App) init(ctx context.Context) error {
 		Issuer: cfg.Issuer, Store: st, Live: a.Tenant, Keys: keys,
 		Limiter: a.Server.Limiter, Limit: limits.ManagementPerClient, Events: events,
 		Logger: a.Logger, Now: now,
+		Users: &users.Service{Store: st, Now: now}, CallerIP: a.Server.CallerIP,
 	}).Handler()
 	a.Server.LoginTx, a.Server.LoginCSRF = txSealer, login.CSRF{Key: csrfKey}
 	return nil

@@ -40,6 +40,9 @@ func (s *Server) trusted(a netip.Addr) bool {
 	return false
 }
 
+// CallerIP is callerIP, for the Management API's tenant log events.
+func (s *Server) CallerIP(r *http.Request) string { return s.callerIP(r) }
+
 // callerIP is the address of whoever sent the request: the TCP peer, unless
 // the peer is a trusted proxy, in which case X-Forwarded-For is read from
 // the right and the first address that is not a trusted proxy is the caller.

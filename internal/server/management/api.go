@@ -15,6 +15,7 @@ import (
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/tenant"
 	"github.com/sesame-id/sesame/internal/token"
+	"github.com/sesame-id/sesame/internal/users"
 )
 
 // Store is the part of the store the Management API uses.
@@ -43,6 +44,12 @@ type API struct {
 	Events func(context.Context, store.Event) error
 	Logger *slog.Logger
 	Now    func() time.Time
+
+	// Users runs the user and user-block routes.
+	Users *users.Service
+	// CallerIP is the address of whoever sent r, as the server resolves
+	// it (trusted proxies), for the tenant log; nil leaves it out.
+	CallerIP func(r *http.Request) string
 }
 
 // DefaultLimit is the requests a client may make when API.Limit is zero:

@@ -8,4 +8,6 @@ func (a *API) routes(rt *Router) {
 	a.resourceServerRoutes(rt)
 	a.clientGrantRoutes(rt)
 	a.keyRoutes(rt)
+	a.userRoutes(rt)
+	a.userBlockRoutes(rt)
 }
