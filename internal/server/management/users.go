@@ -85,11 +85,25 @@ type userFieldsBody struct {
 	AppMetadata   json.RawMessage `json:"app_metadata"`
 	Blocked       *bool           `json:"blocked"`
 	Connection    *string         `json:"connection"`
+	// Fields of Auth0's user that Sesame's users cannot have, refused
+	// with a reason (rather than as unknown).
+	Password json.RawMessage `json:"password"`
+	Username json.RawMessage `json:"username"`
+	UserID   json.RawMessage `json:"user_id"`
 }
 
-// check refuses what Sesame cannot do: a verification email (a passwordless
-// login verifies the address).
+// check refuses what Sesame cannot do: a password or a username (its
+// connections are passwordless), a user_id of the caller's choosing, a
+// verification email (a passwordless login verifies the address).
 func (b *userFieldsBody) check() error {
+	switch {
+	case b.Password != nil:
+		return InvalidBody(`field "password": Sesame's connections are passwordless`)
+	case b.Username != nil:
+		return InvalidBody(`field "username": Sesame's users log in with their email address or phone number`)
+	case b.UserID != nil:
+		return InvalidBody(`field "user_id": Sesame makes the user_id (<strategy>|<24 hex>)`)
+	}
 	if b.VerifyEmail != nil && *b.VerifyEmail {
 		return InvalidBody(`field "verify_email": Sesame sends no verification emails; a passwordless login verifies the address (set email_verified instead)`)
 	}
