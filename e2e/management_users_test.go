@@ -304,8 +304,10 @@ func TestManagementUsers_ScopesAreEnforced(t *testing.T) {
 func TestManagementUsers_BadInputIsA4xxInTheManagementShape(t *testing.T) {
 	e := newManagementEnv(t, envOptions{})
 	tok := e.managementToken(m2mClientID, m2mSecret)
-	if r := e.mgmt("POST", "users", tok, []byte(`{"connection":"email","email":"gus@example.com"}`)); r.Status != 201 {
-		t.Fatalf("create: %d %s", r.Status, r.Body)
+	for _, email := range []string{"gus@example.com", "hal@example.com"} {
+		if r := e.mgmt("POST", "users", tok, []byte(`{"connection":"email","email":"`+email+`"}`)); r.Status != 201 {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
+		}
 	}
 	gus := e.mgmt("GET", "users-by-email?email=gus@example.com", tok, nil)
 	var list []map[string]any
@@ -349,6 +351,8 @@ func TestManagementUsers_BadInputIsA4xxInTheManagementShape(t *testing.T) {
 		{"per_page over 100", "GET", "users?per_page=1000", "", 400, "invalid_query_string"},
 		{"include_totals not a boolean", "GET", "users?include_totals=yes", "", 400, "invalid_query_string"},
 		{"list an unknown connection", "GET", "users?connection=nope", "", 400, "inexistent_connection"},
+		{"two different connections", "GET", "users?connection=email&q=" + url.QueryEscape(`identities.connection:"sms"`), "", 400, "invalid_query_string"},
+		{"another user's address", "PATCH", gusPath, `{"email":"HAL@example.com"}`, 409, "auth0_idp_error"},
 		{"users-by-email without email", "GET", "users-by-email", "", 400, "invalid_query_string"},
 		{"users-by-email not an address", "GET", "users-by-email?email=nope", "", 400, "invalid_query_string"},
 		{"user-blocks without identifier", "GET", "user-blocks", "", 400, "invalid_query_string"},
@@ -366,7 +370,7 @@ func TestManagementUsers_BadInputIsA4xxInTheManagementShape(t *testing.T) {
 	}
 	// Nothing of the refused writes was stored.
 	all := e.mgmt("GET", "users?include_totals=true", tok, nil)
-	if all.Status != 200 || all.JSON["total"] != float64(1) {
+	if all.Status != 200 || all.JSON["total"] != float64(2) {
 		t.Errorf("users after the refusals: %d %s", all.Status, all.Body)
 	}
 	g := e.mgmt("GET", gusPath, tok, nil)
@@ -422,6 +426,7 @@ func TestManagementUsers_ListPagesSortsAndFilters(t *testing.T) {
 		// A login refuses a number with spaces (as Auth0 does): no user.
 		{"users?q=" + url.QueryEscape(`phone_number:"+1 415 555 2671"`), nil, nil},
 		{"users?q=" + url.QueryEscape(`user_id:"`+ids[2]+`"`), ids[2:3], nil},
+		{"users?q=" + url.QueryEscape(`identities.connection:"sms"`) + "&search_engine=v3", ids[1:2], nil},
 		{"users?q=" + url.QueryEscape(`email:"p1@example.com"`) + "&connection=sms", nil, nil},
 	} {
 		ids, total := got(c.path)
