@@ -513,10 +513,15 @@ func TestManagementUsers_LookAlikeEmailsFindWhatALoginFinds(t *testing.T) {
 			t.Errorf("%q found %q, want %q", c.email, ids, c.want)
 		}
 	}
-	// The spellings that found the account log into it.
-	for _, spelling := range []string{"ACE@Example.COM", " ace@EXAMPLE.com "} {
-		if sub, r := e.loginAs(spelling); sub != latin.GetID() {
-			t.Errorf("login as %q: %q %d %s", spelling, sub, r.Status, r.Body)
+	// The spellings that found an account log into it, and the look-alike
+	// into its own.
+	for _, c := range []struct{ spelling, want string }{
+		{"ACE@Example.COM", latin.GetID()},
+		{" ace@EXAMPLE.com ", latin.GetID()},
+		{"\u0430\u0441\u0435@example.com", cyrillic.GetID()},
+	} {
+		if sub, r := e.loginAs(c.spelling); sub != c.want {
+			t.Errorf("login as %q: %q %d %s, want %s", c.spelling, sub, r.Status, r.Body, c.want)
 		}
 	}
 }
