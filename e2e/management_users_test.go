@@ -333,6 +333,7 @@ func TestManagementUsers_BadInputIsA4xxInTheManagementShape(t *testing.T) {
 		{"no phone on sms", "POST", "users", `{"connection":"sms","email":"a@example.com"}`, 400, "invalid_body"},
 		{"a look-alike @", "POST", "users", `{"connection":"email","email":"a＠example.com"}`, 400, "invalid_body"},
 		{"a name with a NUL", "PATCH", gusPath, `{"name":"a\u0000b"}`, 400, "invalid_body"},
+		{"a javascript: picture", "PATCH", gusPath, `{"picture":"javascript:alert(1)"}`, 400, "invalid_body"},
 		{"the email removed", "PATCH", gusPath, `{"email":""}`, 400, "invalid_body"},
 		{"another connection", "PATCH", gusPath, `{"connection":"sms"}`, 400, "invalid_body"},
 		{"malformed JSON", "PATCH", gusPath, `{"name":`, 400, ""},

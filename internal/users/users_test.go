@@ -173,6 +173,9 @@ func TestPatchApply_FollowsAuth0sRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if u := base; (Patch{Picture: ptr("https://cdn.example.com/me.png")}).Apply(&u, later) != nil || u.Picture != "https://cdn.example.com/me.png" {
+		t.Errorf("an https picture: %q", u.Picture)
+	}
 	u := sms
 	if err := (Patch{PhoneNumber: ptr("+442071838750"), Email: ptr("Bob@Example.com")}).Apply(&u, later); err != nil ||
 		u.Identifier != "+442071838750" || u.PhoneVerified || u.Email != "bob@example.com" {
@@ -191,6 +194,10 @@ func TestPatchApply_FollowsAuth0sRules(t *testing.T) {
 		{"metadata that is no object", base, Patch{AppMetadata: json.RawMessage(`"x"`)}},
 		{"a metadata name with a dot", base, Patch{UserMetadata: json.RawMessage(`{"a.b":1}`)}},
 		{"a name with a control character", base, Patch{Name: ptr("a\nb")}},
+		{"a javascript: picture", base, Patch{Picture: ptr("javascript:alert(1)")}},
+		{"a data: picture", base, Patch{Picture: ptr("data:image/png;base64,AAAA")}},
+		{"a relative picture", base, Patch{Picture: ptr("/me.png")}},
+		{"a picture without a host", base, Patch{Picture: ptr("https:///me.png")}},
 	} {
 		u := tc.user
 		invalid(t, tc.name, tc.patch.Apply(&u, later), CodeInvalidBody)
