@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/auth0/go-auth0"
 	"github.com/auth0/go-auth0/management"
@@ -381,7 +382,9 @@ func TestManagementUsers_BadInputIsA4xxInTheManagementShape(t *testing.T) {
 }
 
 func TestManagementUsers_ListPagesSortsAndFilters(t *testing.T) {
-	e := newManagementEnv(t, envOptions{})
+	// On a clock of its own, so that the users are created a second
+	// apart and their order is known.
+	e := newManagementEnv(t, envOptions{clock: true})
 	tok := e.managementToken(m2mClientID, m2mSecret)
 	var ids []string
 	for _, b := range []string{
@@ -394,6 +397,7 @@ func TestManagementUsers_ListPagesSortsAndFilters(t *testing.T) {
 			t.Fatalf("create %s: %d %s", b, r.Status, r.Body)
 		}
 		ids = append(ids, r.str("user_id"))
+		e.Clock.Advance(time.Second)
 	}
 	got := func(path string) (ids []string, total any) {
 		t.Helper()
