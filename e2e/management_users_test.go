@@ -229,7 +229,8 @@ func TestManagementUsers_BruteForceBlocksReadAndLiftedThroughTheAPI(t *testing.T
 	wantBlocks("after the unblock", bs, err)
 	ev := e.events("ublkdu")
 	if len(ev) != 1 || ev[0].ClientID != m2mClientID || ev[0].ClientName != "Automation" || ev[0].IP != "127.0.0.1" ||
-		ev[0].Identifier != "erin@example.com" || ev[0].UserID != id || ev[0].Connection != "email" {
+		ev[0].Identifier != "erin@example.com" || ev[0].UserID != id || ev[0].Connection != "email" ||
+		!strings.HasPrefix(ev[0].UserAgent, "Go-Auth0") || !strings.Contains(string(ev[0].Details), "DELETE /api/v2/user-blocks/{id}") {
 		t.Fatalf("ublkdu events: %+v", ev)
 	}
 	if sub, r := e.loginAs("erin@example.com"); sub != id {
@@ -243,8 +244,17 @@ func TestManagementUsers_BruteForceBlocksReadAndLiftedThroughTheAPI(t *testing.T
 	}
 	bs, err = m.User.BlocksByIdentifier(ctx, "erin@example.com")
 	wantBlocks("after the unblock by identifier", bs, err)
-	if ev := e.events("ublkdu"); len(ev) != 2 {
+	ev = e.events("ublkdu")
+	if len(ev) != 2 {
 		t.Fatalf("ublkdu events: %+v", ev)
+	}
+	byIdentifier := ev[0]
+	if byIdentifier.UserID != "" {
+		byIdentifier = ev[1]
+	}
+	if byIdentifier.UserID != "" || byIdentifier.Connection != "" || byIdentifier.Identifier != "erin@example.com" ||
+		byIdentifier.ClientID != m2mClientID || !strings.Contains(string(byIdentifier.Details), `"DELETE /api/v2/user-blocks"`) {
+		t.Errorf("the ublkdu of the unblock by identifier: %+v", byIdentifier)
 	}
 	if sub, r := e.loginAs("erin@example.com"); sub != id {
 		t.Fatalf("login after the unblock by identifier: %q %d %s", sub, r.Status, r.Body)
