@@ -363,6 +363,7 @@ func TestManagementUsers_BadInputIsA4xxInTheManagementShape(t *testing.T) {
 		{"per_page over 100", "GET", "users?per_page=1000", "", 400, "invalid_query_string"},
 		{"include_totals not a boolean", "GET", "users?include_totals=yes", "", 400, "invalid_query_string"},
 		{"list an unknown connection", "GET", "users?connection=nope", "", 400, "inexistent_connection"},
+		{"q on an unknown connection", "GET", "users?q=" + url.QueryEscape(`identities.connection:"nope"`), "", 400, "inexistent_connection"},
 		{"two different connections", "GET", "users?connection=email&q=" + url.QueryEscape(`identities.connection:"sms"`), "", 400, "invalid_query_string"},
 		{"another user's address", "PATCH", gusPath, `{"email":"HAL@example.com"}`, 409, "auth0_idp_error"},
 		{"users-by-email without email", "GET", "users-by-email", "", 400, "invalid_query_string"},

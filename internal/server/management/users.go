@@ -239,9 +239,18 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, c *Call) error {
 	if _, err := QueryBool(r, "primary_order", true); err != nil {
 		return err
 	}
+	// A connection named, by the parameter or in q, must be one the
+	// tenant has (a deleted connection's users are still listed without
+	// the filter).
 	conn := q.Get("connection")
-	if conn != "" && c.Tenant.Connection(conn) == nil {
-		return NewError(http.StatusBadRequest, "inexistent_connection", "The connection does not exist.")
+	named := []string{conn}
+	if field, value, err := users.ParseQuery(q.Get("q")); err == nil && field == users.FieldConnection {
+		named = append(named, value)
+	}
+	for _, n := range named {
+		if n != "" && c.Tenant.Connection(n) == nil {
+			return NewError(http.StatusBadRequest, "inexistent_connection", "The connection does not exist.")
+		}
 	}
 	page, err := a.Users.List(r.Context(), users.ListRequest{
 		Q: q.Get("q"), Sort: q.Get("sort"), Connection: conn, Page: p.Number, PerPage: p.PerPage,
