@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,7 +14,9 @@ import (
 	"github.com/sesame-id/sesame/internal/app"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
+// version is set at build time with -ldflags "-X main.version=…"
+// (scripts/build.sh does with $VERSION); else versionLine reads the build
+// info.
 var version = "dev"
 
 const usage = `Sesame — a passwordless identity server that speaks Auth0's API.
@@ -32,7 +33,12 @@ Usage:
                            write the stored tenant in the Auth0 Deploy CLI layout
                            (standard output by default), secrets as ##PLACEHOLDERS##
   sesame tenant import FILE [--database D]       import a tenant file (as serve --tenant)
-  sesame version           print the version
+  sesame config check [serve flags]   check the settings and the tenant file, print
+                           the effective settings (secrets redacted); starts nothing
+  sesame config docs [--write FILE]   the configuration reference (docs/CONFIGURATION.md)
+  sesame healthcheck [--url URL]   exit 0 when the local server answers GET /healthz
+                           (for a container HEALTHCHECK; address from SESAME_LISTEN)
+  sesame version           print the version, the VCS revision and the Go version
 
 Run "sesame serve -h" for the flags; every flag also reads SESAME_<NAME>.
 `
@@ -64,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}
 			return err
 		}
-		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+		logger := cfg.NewLogger(stderr)
 		if cmd == "migrate" {
 			return app.Migrate(ctx, cfg, logger)
 		}
@@ -89,8 +95,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return app.Blocks(ctx, cfg, sub, stdout)
 	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "sesame", version)
+		printVersion(stdout)
 		return nil
+	case "healthcheck":
+		return healthcheck(ctx, rest, getenv, stderr)
+	case "config":
+		return app.ConfigCommand(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -27,7 +27,12 @@ var (
 	buildErr  error
 )
 
-// sesameBinary builds cmd/sesame once per test run.
+// testVersion is the version the tests' binary is built with.
+const testVersion = "v0.0.0-test"
+
+// sesameBinary builds cmd/sesame once per test run, with
+// scripts/build.sh: the container image's build (static, trimmed, the
+// version stamped), so that a change that breaks it fails here.
 func sesameBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -37,9 +42,12 @@ func sesameBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "sesame")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		cmd := exec.Command("sh", "scripts/build.sh", binPath)
+		cmd.Dir = filepath.Join("..", "..")
+		cmd.Env = append(os.Environ(), "VERSION="+testVersion)
+		out, err := cmd.CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			buildErr = fmt.Errorf("scripts/build.sh: %v\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
@@ -230,4 +238,43 @@ func TestServe_PprofOnItsOwnAddress(t *testing.T) {
 		t.Fatalf("the main listener answers the profiler: %v %v", res, err)
 	}
 	res.Body.Close()
+}
+
+// TestBinary_VersionAndHealthcheck runs the binary the image's build makes:
+// `sesame version` names the stamped version and the VCS revision it was
+// built from, and `sesame healthcheck` succeeds against a running server
+// (found through SESAME_LISTEN, as in the container) and fails where none
+// answers.
+func TestBinary_VersionAndHealthcheck(t *testing.T) {
+	bin := sesameBinary(t)
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "sesame "+testVersion+" ") {
+		t.Fatalf("sesame version: %v %q", err, out)
+	}
+	if rev, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
+		if !strings.Contains(string(out), "revision "+strings.TrimSpace(string(rev))) {
+			t.Errorf("sesame version = %q, want the revision %s", out, rev)
+		}
+	}
+	if ls, err := exec.Command("go", "version", bin).Output(); err == nil && !strings.Contains(string(out), strings.Fields(string(ls))[1]) {
+		t.Errorf("sesame version = %q, want the Go version of %q", out, ls)
+	}
+
+	p := spawn(t, nil, "--database", "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
+	listen := strings.TrimSuffix(strings.TrimPrefix(p.base, "http://"), "/")
+	hc := exec.Command(bin, "healthcheck")
+	hc.Env = []string{"SESAME_LISTEN=" + listen}
+	if out, err := hc.CombinedOutput(); err != nil {
+		t.Errorf("healthcheck of a running server: %v %s", err, out)
+	}
+	_, port, _ := strings.Cut(listen, ":")
+	hc = exec.Command(bin, "healthcheck")
+	hc.Env = []string{"SESAME_LISTEN=0.0.0.0:" + port} // the container's address: checked on loopback
+	if out, err := hc.CombinedOutput(); err != nil {
+		t.Errorf("healthcheck with SESAME_LISTEN on every interface: %v %s", err, out)
+	}
+	hc = exec.Command(bin, "healthcheck", "--url", "http://"+freeAddr(t)+"/healthz")
+	if out, err := hc.CombinedOutput(); err == nil {
+		t.Errorf("healthcheck where nothing listens succeeded: %s", out)
+	}
 }

@@ -245,8 +245,9 @@ func (a *App) init(ctx context.Context) error {
 	a.Server.Management = (&management.API{
 		Issuer: cfg.Issuer, Store: st, Live: a.Tenant, Keys: keys,
 		Limiter: a.Server.Limiter, Limit: limits.ManagementPerClient, Events: events,
+		Logs: st, ClientIP: a.Server.CallerIP,
 		Logger: a.Logger, Now: now,
-		Users: &users.Service{Store: st, Now: now}, CallerIP: a.Server.CallerIP,
+		Users: &users.Service{Store: st, Now: now},
 	}).Handler()
 	a.Server.LoginTx, a.Server.LoginCSRF = txSealer, login.CSRF{Key: csrfKey}
 	return nil

@@ -35,6 +35,8 @@ type Config struct {
 	TLSCert  string
 	TLSKey   string
 	LogLevel slog.Level
+	// LogFormat is "text" (logfmt) or "json", one object per line.
+	LogFormat string
 
 	// DatabasePoolSize is the PostgreSQL connection pool's size; 0 means
 	// the URL's pool_max_conns, or max(4, 2×GOMAXPROCS).
@@ -116,7 +118,14 @@ const DefaultListen = "127.0.0.1:8080"
 // ParseConfig reads the flags of a sub-command; every flag falls back to
 // SESAME_<NAME> in the environment, then to its default.
 func ParseConfig(cmd string, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
-	fs := flag.NewFlagSet("sesame "+cmd, flag.ContinueOnError)
+	cfg, _, err := parseConfig(cmd, args, getenv, stderr)
+	return cfg, err
+}
+
+// parseConfig is ParseConfig, also returning the flag set it parsed with
+// (for the configuration reference and config check).
+func parseConfig(cmd string, args []string, getenv func(string) string, stderr io.Writer) (_ Config, fs *flag.FlagSet, _ error) {
+	fs = flag.NewFlagSet("sesame "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	env := func(name, def string) string {
 		if v := getenv("SESAME_" + name); v != "" {
@@ -127,20 +136,21 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	cfg := Config{OutboxLease: 60 * time.Second, DeliveryConcurrency: delivery.DefaultConcurrency,
 		LogRetention: store.DefaultEventRetention}
 	var logLevel, gatewayTimeout, trustedProxies, poolSize string
-	fs.StringVar(&cfg.Database, "database", env("DATABASE", "sqlite:./sesame.db"), "database: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=… (env SESAME_DATABASE)")
-	fs.StringVar(&poolSize, "database-pool-size", env("DATABASE_POOL_SIZE", "0"), "PostgreSQL connections per process; 0 for the URL's pool_max_conns, else max(4, 2×GOMAXPROCS) (env SESAME_DATABASE_POOL_SIZE)")
+	fs.StringVar(&cfg.Database, "database", env("DATABASE", "sqlite:./sesame.db"), "sqlite:PATH, or a PostgreSQL URL postgres://… / postgresql://… (env SESAME_DATABASE)")
+	fs.StringVar(&poolSize, "database-pool-size", env("DATABASE_POOL_SIZE", "0"), "PostgreSQL connections per process; 0 takes the URL's pool_max_conns, else max(4, 2×GOMAXPROCS); ignored for SQLite (env SESAME_DATABASE_POOL_SIZE)")
 	if cmd == "serve" {
 		fs.StringVar(&cfg.Listen, "listen", env("LISTEN", DefaultListen), "address to listen on (env SESAME_LISTEN)")
-		fs.StringVar(&cfg.Issuer, "issuer", env("ISSUER", ""), "public URL of this server, the OIDC issuer (env SESAME_ISSUER); default http(s)://LISTEN/")
-		fs.StringVar(&cfg.Tenant, "tenant", env("TENANT", ""), "tenant file, YAML or JSON in the Auth0 Deploy CLI layout (env SESAME_TENANT); default: a development tenant")
-		fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "TLS certificate file: serve HTTPS (env SESAME_TLS_CERT)")
-		fs.StringVar(&cfg.TLSKey, "tls-key", env("TLS_KEY", ""), "TLS private key file (env SESAME_TLS_KEY)")
-		fs.StringVar(&cfg.PprofListen, "pprof-listen", env("PPROF_LISTEN", ""), "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off by default (env SESAME_PPROF_LISTEN)")
-		fs.StringVar(&trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env SESAME_TRUSTED_PROXIES)")
-		fs.StringVar(&cfg.TwilioAPIURL, "twilio-api-url", env("TWILIO_API_URL", "https://api.twilio.com"), "base URL of Twilio's REST API (env SESAME_TWILIO_API_URL)")
-		fs.StringVar(&gatewayTimeout, "sms-gateway-timeout", env("SMS_GATEWAY_TIMEOUT", "30s"), "timeout of a call to a custom SMS gateway (env SESAME_SMS_GATEWAY_TIMEOUT)")
+		fs.StringVar(&cfg.Issuer, "issuer", env("ISSUER", ""), "public URL, the OIDC issuer; default http(s)://LISTEN/ (env SESAME_ISSUER)")
+		fs.StringVar(&cfg.Tenant, "tenant", env("TENANT", ""), "tenant file, YAML or JSON, in the Auth0 Deploy CLI layout; default: a development tenant (env SESAME_TENANT)")
+		fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "serve HTTPS directly; needs --tls-key (env SESAME_TLS_CERT)")
+		fs.StringVar(&cfg.TLSKey, "tls-key", env("TLS_KEY", ""), "private key for --tls-cert (env SESAME_TLS_KEY)")
+		fs.StringVar(&cfg.PprofListen, "pprof-listen", env("PPROF_LISTEN", ""), "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060, never on the main listener; keep it on loopback (serve; how docs/BENCHMARKS.md's profiles are taken: go run ./bench -server-flags \"--pprof-listen 127.0.0.1:6061\") (env SESAME_PPROF_LISTEN)")
+		fs.StringVar(&trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated CIDRs (or addresses) of proxies whose X-Forwarded-For is believed (env SESAME_TRUSTED_PROXIES)")
+		fs.StringVar(&cfg.TwilioAPIURL, "twilio-api-url", env("TWILIO_API_URL", "https://api.twilio.com"), "base URL of Twilio's REST API; point it at a Twilio-compatible service or a test server (env SESAME_TWILIO_API_URL)")
+		fs.StringVar(&gatewayTimeout, "sms-gateway-timeout", env("SMS_GATEWAY_TIMEOUT", "30s"), "how long a call to a custom SMS gateway may take, a positive Go duration (25s, 1m); see SMS connections (env SESAME_SMS_GATEWAY_TIMEOUT)")
 	}
-	fs.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env SESAME_LOG_LEVEL)")
+	fs.StringVar(&cfg.LogFormat, "log-format", env("LOG_FORMAT", "text"), "text (key=value) or json, one object per line (env SESAME_LOG_FORMAT)")
+	fs.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn, error (env SESAME_LOG_LEVEL)")
 	limits := ratelimit.Defaults()
 	protection := passwordless.DefaultProtection()
 	if cmd == "serve" {
@@ -151,31 +161,31 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 			value flag.Value
 			usage string
 		}{
-			{"limit-start-ip", limitFlag{&limits.StartPerIP}, "rate limit BURST/DURATION: /passwordless/start per end-user IP"},
-			{"limit-recipient", limitFlag{&limits.PerRecipient}, "rate limit BURST/DURATION: messages per address or number and connection"},
-			{"limit-recipient-day", limitFlag{&limits.RecipientPerDay}, "rate limit BURST/DURATION: messages per address or number and connection, over a day"},
-			{"limit-token-ip", limitFlag{&limits.TokenPerIP}, "rate limit BURST/DURATION: authorization_code, refresh_token and client_credentials grants and /oauth/revoke per IP"},
-			{"limit-verify-ip", limitFlag{&limits.VerifyPerIP}, "rate limit BURST/DURATION: code checks per IP"},
-			{"limit-userinfo", limitFlag{&limits.UserInfoPerUser}, "rate limit BURST/DURATION: /userinfo per user"},
-			{"limit-sms-country", limitFlag{&limits.SMSPerCountry}, "rate limit BURST/DURATION: SMS per country calling code and connection"},
-			{"limit-management", limitFlag{&limits.ManagementPerClient}, "rate limit BURST/DURATION: Management API requests per calling client"},
-			{"bf-ip-threshold", intFlag{&protection.PairThreshold}, "failed verifications of one identifier from one IP that block the pair; 0 turns it off"},
-			{"bf-ip-block", durationFlag{dst: &protection.PairBlock}, "how long a pair stays blocked (Auth0: 720h)"},
-			{"bf-account-threshold", intFlag{&protection.AccountThreshold}, "failed verifications of one identifier from any IP within the window that lock it; 0 turns it off"},
+			{"limit-start-ip", limitFlag{&limits.StartPerIP}, "rate limit BURST/PERIOD: starts per end-user address"},
+			{"limit-recipient", limitFlag{&limits.PerRecipient}, "rate limit BURST/PERIOD: messages per mailbox (+tags and Gmail dots folded) or number and connection"},
+			{"limit-recipient-day", limitFlag{&limits.RecipientPerDay}, "rate limit BURST/PERIOD: the same, over a day (ours): with the 15-minute limit alone one address could be sent 480 messages a day"},
+			{"limit-token-ip", limitFlag{&limits.TokenPerIP}, "rate limit BURST/PERIOD: authorization_code, refresh_token and client_credentials grants and POST /oauth/revoke per end-user IP (ours; Auth0 limits /oauth/token per tenant)"},
+			{"limit-verify-ip", limitFlag{&limits.VerifyPerIP}, "rate limit BURST/PERIOD: code checks per address"},
+			{"limit-userinfo", limitFlag{&limits.UserInfoPerUser}, "rate limit BURST/PERIOD: /userinfo per user"},
+			{"limit-sms-country", limitFlag{&limits.SMSPerCountry}, "rate limit BURST/PERIOD: SMS per country calling code and connection"},
+			{"limit-management", limitFlag{&limits.ManagementPerClient}, "rate limit BURST/PERIOD: Management API (/api/v2/) requests per calling client (about Auth0's 16 a second for paid tenants); requests with a refused token share one bucket"},
+			{"bf-ip-threshold", intFlag{&protection.PairThreshold}, "consecutive failures of one identifier from one address that block the pair; 0 turns it off"},
+			{"bf-ip-block", durationFlag{dst: &protection.PairBlock}, "how long a pair block lasts (Auth0: 720h)"},
+			{"bf-account-threshold", intFlag{&protection.AccountThreshold}, "failures of one identifier from any address within the window that lock it; 0 turns it off"},
 			{"bf-account-window", durationFlag{dst: &protection.AccountWindow}, "the rolling window of the account lockout"},
-			{"bf-suspicious-ip-threshold", intFlag{&protection.IPThreshold}, "failed verifications from one IP on any identifiers within the window that block the IP; 0 turns it off"},
-			{"bf-suspicious-ip-window", durationFlag{dst: &protection.IPWindow}, "the rolling window of suspicious-IP blocking"},
-			{"outbox-lease", durationFlag{dst: &cfg.OutboxLease}, "how long a delivery worker holds the messages it claimed; after a crash other replicas send them once it ends"},
-			{"delivery-concurrency", intFlag{&cfg.DeliveryConcurrency}, "messages the delivery worker sends at once, each over an SMTP session it keeps open"},
-			{"allow-plain-pkce", boolFlag{&cfg.AllowPlainPKCE}, "accept PKCE code_challenge_method=plain (default: S256 only)"},
-			{"key-rotation-interval", durationFlag{&cfg.KeyRotationInterval, true}, "rotate a signing key once it is this old (e.g. 720h); 0 turns scheduled rotation off"},
-			{"log-retention", durationFlag{dst: &cfg.LogRetention}, "how long tenant log events are kept before they are purged (Auth0 keeps 30 days on its enterprise plans)"},
+			{"bf-suspicious-ip-threshold", intFlag{&protection.IPThreshold}, "failures from one address on any identifiers within the window that block the address; 0 turns it off"},
+			{"bf-suspicious-ip-window", durationFlag{dst: &protection.IPWindow}, "its rolling window"},
+			{"outbox-lease", durationFlag{dst: &cfg.OutboxLease}, "how long a delivery worker holds the messages it claimed; if its process dies holding them, another replica sends them once the lease ends"},
+			{"delivery-concurrency", intFlag{&cfg.DeliveryConcurrency}, "messages a replica's delivery worker sends at once (1 to 1024), each over an SMTP session it keeps open; the worker holds at most twice as many claimed; see Email provider and delivery"},
+			{"allow-plain-pkce", boolFlag{&cfg.AllowPlainPKCE}, "accept PKCE code_challenge_method=plain (and a challenge without a method, which means plain); by default only S256 is accepted"},
+			{"key-rotation-interval", durationFlag{&cfg.KeyRotationInterval, true}, "rotate a signing key once it is this old, a Go duration (720h for 30 days); see Signing keys"},
+			{"log-retention", durationFlag{dst: &cfg.LogRetention}, "how long tenant log events are kept before the janitor deletes them, a Go duration; Auth0 keeps 30 days on its enterprise plans, 2 to 10 on the others"},
 		} {
 			envName := "SESAME_" + strings.ToUpper(strings.ReplaceAll(f.name, "-", "_"))
 			fs.Var(f.value, f.name, f.usage+" (env "+envName+")")
 			if v := getenv(envName); v != "" {
 				if err := f.value.Set(v); err != nil {
-					return Config{}, fmt.Errorf("%s: %w", envName, err)
+					return Config{}, fs, fmt.Errorf("%s: %w", envName, err)
 				}
 			}
 		}
@@ -184,10 +194,10 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		cfg.KeyReloadInterval = token.DefaultReloadInterval
 		envName := "SESAME_KEY_RELOAD_INTERVAL"
 		f := durationFlag{dst: &cfg.KeyReloadInterval}
-		fs.Var(f, "key-reload-interval", "how often a replica reloads the signing keys from the database; a rotation reaches every replica within it (env "+envName+")")
+		fs.Var(f, "key-reload-interval", "how often a replica reloads the signing keys from the database: a rotation reaches every replica within it (serve; keys rotate adds it to how long the replaced key stays published, so give it the servers' value) (env "+envName+")")
 		if v := getenv(envName); v != "" {
 			if err := f.Set(v); err != nil {
-				return Config{}, fmt.Errorf("%s: %w", envName, err)
+				return Config{}, fs, fmt.Errorf("%s: %w", envName, err)
 			}
 		}
 	}
@@ -199,38 +209,41 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.StringVar(&cfg.ExportOutput, "output", "", "tenant export: a directory (tenant.yaml and connections/*.html in it) or a .yaml/.yml/.json file; default: standard output, email bodies inline")
 	}
 	if err := fs.Parse(args); err != nil {
-		return Config{}, err
+		return Config{}, fs, err
 	}
 	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return Config{}, fs, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	n, err := strconv.Atoi(poolSize)
 	if err != nil || n < 0 {
-		return Config{}, fmt.Errorf("--database-pool-size %q: want a whole number of connections, 0 for the default", poolSize)
+		return Config{}, fs, fmt.Errorf("--database-pool-size %q: want a whole number of connections, 0 for the default", poolSize)
 	}
 	cfg.DatabasePoolSize = n
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		return Config{}, fs, fmt.Errorf("--log-format %q: want text or json", cfg.LogFormat)
+	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
-		return Config{}, fmt.Errorf("--log-level: %w", err)
+		return Config{}, fs, fmt.Errorf("--log-level: %w", err)
 	}
 	cfg.PurgeInterval = 10 * time.Minute
 	cfg.Limits, cfg.Protection = limits, protection
 	if cmd == "serve" {
 		d, err := time.ParseDuration(gatewayTimeout)
 		if err != nil || d <= 0 {
-			return Config{}, fmt.Errorf("--sms-gateway-timeout %q: want a positive duration such as 30s", gatewayTimeout)
+			return Config{}, fs, fmt.Errorf("--sms-gateway-timeout %q: want a positive duration such as 30s", gatewayTimeout)
 		}
 		cfg.SMSGatewayTimeout = d
 		if cfg.DeliveryConcurrency < 1 || cfg.DeliveryConcurrency > 1024 {
-			return Config{}, fmt.Errorf("--delivery-concurrency %d: want 1 to 1024", cfg.DeliveryConcurrency)
+			return Config{}, fs, fmt.Errorf("--delivery-concurrency %d: want 1 to 1024", cfg.DeliveryConcurrency)
 		}
 		if cfg.TrustedProxies, err = ParseCIDRs(trustedProxies); err != nil {
-			return Config{}, fmt.Errorf("--trusted-proxies: %w", err)
+			return Config{}, fs, fmt.Errorf("--trusted-proxies: %w", err)
 		}
 		if err := cfg.finish(); err != nil {
-			return Config{}, err
+			return Config{}, fs, err
 		}
 	}
-	return cfg, nil
+	return cfg, fs, nil
 }
 
 // finish checks the serve settings and derives the issuer.
@@ -382,4 +395,14 @@ func (f durationFlag) Set(s string) error {
 	}
 	*f.dst = d
 	return nil
+}
+
+// NewLogger is the process's logger as the configuration asks: text or
+// JSON lines on w, from LogLevel up.
+func (c Config) NewLogger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -31,6 +31,7 @@ const maxParam = 1024
 // the verified redirect_uri.
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	annotate(r, q.Get("client_id"), q.Get("connection"))
 	t := s.Tenant()
 	client := t.Client(q.Get("client_id"))
 	if client == nil {

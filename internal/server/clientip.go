@@ -40,7 +40,8 @@ func (s *Server) trusted(a netip.Addr) bool {
 	return false
 }
 
-// CallerIP is callerIP, for the Management API's tenant log events.
+// CallerIP is the address of r's caller as the tenant log and the rate
+// limits see it (callerIP), for the Management API's handler.
 func (s *Server) CallerIP(r *http.Request) string { return s.callerIP(r) }
 
 // callerIP is the address of whoever sent the request: the TCP peer, unless

@@ -52,6 +52,7 @@ func (s *Server) handleCrossOriginAuthenticate(w http.ResponseWriter, r *http.Re
 		s.writeCOError(w, r, errCOBody)
 		return
 	}
+	annotate(r, p["client_id"], p["realm"])
 	t := s.Tenant()
 	client := t.Client(p["client_id"])
 	if client == nil {

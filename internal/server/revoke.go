@@ -21,6 +21,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.corsFor(w, r, p["client_id"])
+	annotate(r, p["client_id"], "")
 	client, err := s.authenticateTokenClient(r, s.Tenant(), p)
 	if err != nil {
 		s.writeError(w, r, err)

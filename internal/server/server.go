@@ -134,7 +134,15 @@ func (s *Server) Handler() http.Handler {
 	// "/" matches every path and method no other pattern matches, so
 	// ServeMux never answers 404 or 405 in plain text itself.
 	mux.HandleFunc("/", noRoute(mux))
-	var h http.Handler = mux
+	// The route of the access log is the pattern ServeMux matched, read
+	// from the request it was given (StripPrefix passes it a copy).
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if info, _ := r.Context().Value(reqInfoKey{}).(*reqInfo); info != nil {
+			info.route = r.Pattern
+		}
+	})
+	routed := h
 	u, err := url.Parse(s.Issuer)
 	if err != nil {
 		u = &url.URL{}
@@ -142,7 +150,7 @@ func (s *Server) Handler() http.Handler {
 	// An issuer with a path (https://example.com/auth/) serves under it,
 	// and nothing outside it.
 	if prefix := strings.TrimSuffix(u.Path, "/"); prefix != "" {
-		strip := http.StripPrefix(prefix, mux)
+		strip := http.StripPrefix(prefix, routed)
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !strings.HasPrefix(r.URL.Path, prefix+"/") || r.URL.RawPath != "" && !strings.HasPrefix(r.URL.RawPath, prefix+"/") {
 				notFound(w)
@@ -220,19 +228,30 @@ func (s *Server) middleware(next http.Handler, hsts bool) http.Handler {
 		}
 		rec := &statusRecorder{ResponseWriter: w}
 		r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
+		info := &reqInfo{id: newRequestID()}
+		r = withReqInfo(r, info)
+		w.Header().Set("X-Request-Id", info.id)
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.Logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				s.Logger.Error("panic serving request", "request_id", info.id, "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
 				if rec.status == 0 {
 					writeJSON(rec, http.StatusInternalServerError, errorBody{Error: "server_error", Description: "internal error"})
 				}
 			}
 			// The path only: query strings may carry codes and tokens.
-			s.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-				"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", s.callerIP(r))
+			attrs := []slog.Attr{slog.String("request_id", info.id), slog.String("method", r.Method),
+				slog.String("route", info.route), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
+				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("ip", s.callerIP(r))}
+			if info.clientID != "" {
+				attrs = append(attrs, slog.String("client_id", info.clientID))
+			}
+			if info.connection != "" {
+				attrs = append(attrs, slog.String("connection", info.connection))
+			}
+			s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		}()
 		if s.RequestTimeout > 0 {
 			ctx, cancel := context.WithTimeout(r.Context(), s.RequestTimeout)

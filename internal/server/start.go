@@ -164,6 +164,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	annotate(r, client.ClientID, req.Connection)
 	conn := t.Connection(req.Connection)
 	switch {
 	case conn == nil:

@@ -22,6 +22,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.corsFor(w, r, p["client_id"])
+	annotate(r, p["client_id"], p["realm"])
 	grant := p["grant_type"]
 	if grant == "" {
 		s.writeError(w, r, invalidRequest("Missing required parameter: grant_type"))
@@ -117,19 +118,27 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		if !s.allow(w, r, ratelimit.TokenIPKey(ip), s.limits().TokenPerIP, ip, client.ClientID, jsonLimited) {
 			return
 		}
-		// A machine-to-machine application, confidential (so it has
-		// authenticated with its secret above), with the grant enabled.
-		if !client.AllowsGrant(grant) || client.AppType != tenant.AppNonInteractive || client.IsPublic() {
-			s.writeError(w, r, notAllowed)
-			return
-		}
 		audience := p["audience"]
 		if audience == "" {
 			audience = p["resource"]
 		}
-		resp, err = s.OAuth.ClientCredentials(r.Context(), oauth.ClientCredentialsRequest{
-			Tenant: t, Client: client, Audience: audience, Scope: p["scope"],
-		})
+		// A machine-to-machine application, confidential (so it has
+		// authenticated with its secret above), with the grant enabled.
+		if !client.AllowsGrant(grant) || client.AppType != tenant.AppNonInteractive || client.IsPublic() {
+			err = notAllowed
+		} else {
+			resp, err = s.OAuth.ClientCredentials(r.Context(), oauth.ClientCredentialsRequest{
+				Tenant: t, Client: client, Audience: audience, Scope: p["scope"],
+			})
+		}
+		// seccft or feccft, naming the API asked for.
+		s.clientCredentialsEvent(r, caller, truncate(audience, 256), err)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, resp)
+		return
 	default:
 		s.writeError(w, r, &oauth.Error{Kind: fault.Invalid, Code: "unsupported_grant_type",
 			Description: "Unsupported grant type: " + truncate(grant, 100)})
@@ -144,10 +153,23 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// clientCredentialsEvent logs a client_credentials grant: seccft, or
+// feccft with the answer's error (a failure of the store is not logged).
+func (s *Server) clientCredentialsEvent(r *http.Request, c eventlog.Caller, audience string, err error) {
+	if err == nil {
+		s.event(r, eventlog.ClientCredentials(c, audience, "", ""))
+		return
+	}
+	var oe *oauth.Error
+	if errors.As(err, &oe) {
+		s.event(r, eventlog.ClientCredentials(c, audience, oe.Code, oe.Description))
+	}
+}
+
 // grantEvents are the tenant log types of a grant's success and failure;
-// the passwordless OTP grant's success is logged by its code check. A grant
-// handled in handleToken's switch is logged by grantEvent after it (the
-// client_credentials grant, seccft/feccft, once it is served there).
+// the passwordless OTP grant's success is logged by its code check. The
+// client_credentials grant is logged by clientCredentialsEvent once served
+// (with the audience), here only when its client fails to authenticate.
 var grantEvents = map[string][2]string{
 	tenant.GrantPasswordlessOTP:   {"", eventlog.TypeFailedOTPExchange},
 	tenant.GrantClientCredentials: {eventlog.TypeSuccessCCExchange, eventlog.TypeFailedCCExchange},

@@ -20,6 +20,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.corsFor(w, r, p["client_id"])
+	annotate(r, p["client_id"], p["connection"])
 	username := firstOf(p, "email", "phone_number", "username")
 	code := firstOf(p, "verification_code", "password")
 	for _, req := range []struct{ name, value string }{

@@ -28,6 +28,7 @@ func isCanonicalEmail(s string) bool {
 func (s *Server) handleVerifyRedirectGet(w http.ResponseWriter, r *http.Request) {
 	secureHeaders(w)
 	q := r.URL.Query()
+	annotate(r, q.Get("client_id"), q.Get("connection"))
 	t := s.Tenant()
 	client, conn, ar, ok := s.linkContext(w, r, t, q)
 	if !ok {

@@ -460,3 +460,13 @@ var unimplementedSections = map[string]bool{
 	"supplementalSignals":                 true,
 	"clientAuthCredentials":               true,
 }
+
+// FileCounts is how many objects of each kind a tenant file holds.
+type FileCounts struct {
+	Clients, Connections, ResourceServers, ClientGrants int
+}
+
+// Counts is how many objects of each kind f holds.
+func (f *File) Counts() FileCounts {
+	return FileCounts{len(f.clients), len(f.connections), len(f.resourceServers), len(f.clientGrants)}
+}

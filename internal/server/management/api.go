@@ -40,16 +40,18 @@ type API struct {
 	// (Limit); nil turns rate limiting off.
 	Limiter *ratelimit.Limiter
 	Limit   store.Limit
-	// Events records tenant log events (api_limit); nil drops them.
+	// Events records tenant log events (api_limit, and sapi/fapi for
+	// the calls, see logOperation); nil drops them.
 	Events func(context.Context, store.Event) error
+	// Logs reads the tenant log for /api/v2/logs.
+	Logs Events
+	// ClientIP is the caller's address as the server resolves it (its
+	// trusted proxies); nil takes the TCP peer's.
+	ClientIP func(*http.Request) string
+	// Users runs the user and user-block routes.
+	Users  *users.Service
 	Logger *slog.Logger
 	Now    func() time.Time
-
-	// Users runs the user and user-block routes.
-	Users *users.Service
-	// CallerIP is the address of whoever sent r, as the server resolves
-	// it (trusted proxies), for the tenant log; nil leaves it out.
-	CallerIP func(r *http.Request) string
 }
 
 // DefaultLimit is the requests a client may make when API.Limit is zero:
@@ -111,10 +113,21 @@ func (a *API) Handler() http.Handler {
 // serve wraps a route's handler: the token, then the rate limit, then the
 // scope.
 func (a *API) serve(scopes []string, h HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		// Every call is logged once answered: sapi, fapi (logOperation).
+		w := &statusWriter{ResponseWriter: rw}
+		var call *Call
+		defer func() {
+			if p := recover(); p != nil {
+				a.logOperation(r, call, http.StatusInternalServerError)
+				panic(p) // for the server's own recovery
+			}
+			a.logOperation(r, call, w.code())
+		}()
 		w.Header().Set("Cache-Control", "no-store")
 		call, err := a.authenticate(r)
 		if err != nil {
+			call = nil
 			// Refused tokens share one bucket, so that they cannot spend
 			// a client's.
 			if a.limit(w, r, "mgmt:unauthenticated", "") {
@@ -152,7 +165,8 @@ func (a *API) limit(w http.ResponseWriter, r *http.Request, key, clientID string
 	}
 	if errors.Is(err, store.ErrRateLimited) {
 		if a.Events != nil {
-			_ = a.Events(r.Context(), store.Event{Type: "api_limit", Description: "Rate limit exceeded: " + r.URL.Path, ClientID: clientID})
+			e := a.caller(r, clientID).Event("api_limit", "Rate limit exceeded: "+truncate(r.URL.Path, maxLoggedPath))
+			_ = a.Events(r.Context(), e)
 		}
 		a.writeError(w, r, errTooManyRequests)
 		return false

@@ -1,8 +1,8 @@
 // Package management serves Auth0's Management API v2 under /api/v2/, the
 // calls that the go-auth0 management package, the node auth0
 // ManagementClient, the Deploy CLI and Terraform make: clients, connections,
-// resource servers, client grants, signing keys, users and user blocks so
-// far.
+// resource servers, client grants, signing keys, the tenant log, users and
+// user blocks so far.
 //
 // Every route takes a Bearer access token that a client got for itself with
 // the client_credentials grant for the audience {issuer}api/v2/, signed by
@@ -12,6 +12,12 @@
 // (so shared by the replicas). Errors come in the Management API's own
 // shape, {"statusCode","error","message","errorCode"}, with Auth0's strings
 // where they are known.
+//
+// Every call of a route is recorded in the tenant log once answered (see
+// oplog.go): sapi for a write that succeeded, fapi for any failure, with the
+// token's client, the caller's address and user agent, the method, the
+// path and the status, never the query, the body, the token or the answer.
+// GET /api/v2/logs reads that log (logs.go, ParseLogQuery).
 //
 // # Adding a route
 //

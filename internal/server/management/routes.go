@@ -8,6 +8,7 @@ func (a *API) routes(rt *Router) {
 	a.resourceServerRoutes(rt)
 	a.clientGrantRoutes(rt)
 	a.keyRoutes(rt)
+	a.logRoutes(rt)
 	a.userRoutes(rt)
 	a.userBlockRoutes(rt)
 }

@@ -2,7 +2,6 @@ package management
 
 import (
 	"net/http"
-	"unicode/utf8"
 
 	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/users"
@@ -82,33 +81,9 @@ func (a *API) released(r *http.Request, c *Call, rel users.Released, route strin
 	if a.Events == nil || rel.Blocks == 0 {
 		return
 	}
-	e := eventlog.BlockReleased(a.caller(r, c), rel.Identifier, rel.Blocks, route)
+	e := eventlog.BlockReleased(a.caller(r, c.ClientID), rel.Identifier, rel.Blocks, route)
 	e.UserID, e.Connection = rel.UserID, rel.Connection
 	if err := a.Events(r.Context(), e); err != nil {
 		a.Logger.Warn("tenant log: block release not recorded", "err", err)
 	}
-}
-
-// caller is who made the call, for the tenant log: the client of the
-// token, the address the server resolved (CallerIP) and the user agent.
-func (a *API) caller(r *http.Request, c *Call) eventlog.Caller {
-	ec := eventlog.Caller{ClientID: c.ClientID, UserAgent: truncateUTF8(r.UserAgent(), 256)}
-	if cl := c.Tenant.Client(c.ClientID); cl != nil {
-		ec.ClientName = cl.Name
-	}
-	if a.CallerIP != nil {
-		ec.IP = a.CallerIP(r)
-	}
-	return ec
-}
-
-// truncateUTF8 cuts s to at most n bytes, on a character boundary.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -30,20 +30,3 @@ func TestUserError(t *testing.T) {
 		t.Errorf("userError passed %v on as %v", other, got)
 	}
 }
-
-func TestTruncateUTF8(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"abc", 5, "abc"},
-		{"abcdef", 3, "abc"},
-		{"ab\u00e9", 3, "ab"}, // é is two bytes: not cut in half
-		{"\u4e16\u754c", 4, "\u4e16"},
-	} {
-		if got := truncateUTF8(c.in, c.n); got != c.want {
-			t.Errorf("truncateUTF8(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
-		}
-	}
-}
