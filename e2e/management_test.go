@@ -43,6 +43,7 @@ var managementScopes = []string{
 	"read:resource_servers", "create:resource_servers", "update:resource_servers", "delete:resource_servers",
 	"read:client_grants", "create:client_grants", "update:client_grants", "delete:client_grants",
 	"read:signing_keys", "create:signing_keys", "update:signing_keys",
+	"read:users", "create:users", "update:users", "delete:users",
 }
 
 // newManagementEnv starts a Sesame over TLS (Auth0's SDKs speak only

@@ -29,6 +29,7 @@ import (
 	"github.com/sesame-id/sesame/internal/telemetry"
 	"github.com/sesame-id/sesame/internal/tenant"
 	"github.com/sesame-id/sesame/internal/token"
+	"github.com/sesame-id/sesame/internal/users"
 )
 
 // Names of the secrets kept in the store.
@@ -247,6 +248,7 @@ func (a *App) init(ctx context.Context) error {
 		Limiter: a.Server.Limiter, Limit: limits.ManagementPerClient, Events: events,
 		Logs: st, ClientIP: a.Server.CallerIP,
 		Logger: a.Logger, Now: now,
+		Users: &users.Service{Store: st, Now: now},
 	}).Handler()
 	a.Server.LoginTx, a.Server.LoginCSRF = txSealer, login.CSRF{Key: csrfKey}
 	return nil

@@ -424,6 +424,7 @@ type UserQuery struct {
 	Email       string
 	PhoneNumber string
 	UserID      string
+	Connection  string // the connection's name
 	Sort        UserSort
 	Descending  bool
 	// Offset users are skipped, then at most Limit returned (none when

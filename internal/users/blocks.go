@@ -98,14 +98,29 @@ func (s *Service) BlocksOfUser(ctx context.Context, userID string) (Blocks, erro
 	return RenderBlocks(bs), nil
 }
 
+// Released says what an unblock lifted: the identifier in the form the
+// blocks keep it (canonical), the user when the unblock named one, and how
+// many blocks were in force (0 when there were none: the failures are
+// forgotten all the same). The tenant log's ublkdu event is made of it.
+type Released struct {
+	Identifier string
+	Connection string // "" for every connection
+	UserID     string // "" when the unblock named an identifier
+	Blocks     int
+}
+
 // UnblockIdentifier lifts every block of an identifier, on every
 // connection, and forgets its failures (DELETE /api/v2/user-blocks).
-func (s *Service) UnblockIdentifier(ctx context.Context, identifier string) error {
+func (s *Service) UnblockIdentifier(ctx context.Context, identifier string) (Released, error) {
 	if strings.TrimSpace(identifier) == "" {
-		return missingIdentifier()
+		return Released{}, missingIdentifier()
 	}
-	_, err := s.Store.ClearBlocks(ctx, NormalizeIdentifier(identifier))
-	return err
+	id := NormalizeIdentifier(identifier)
+	n, err := s.Store.ClearBlocks(ctx, id)
+	if err != nil {
+		return Released{}, err
+	}
+	return Released{Identifier: id, Blocks: n}, nil
 }
 
 // UnblockUser lifts the blocks of the user with userID, those of their
@@ -113,11 +128,14 @@ func (s *Service) UnblockIdentifier(ctx context.Context, identifier string) erro
 // /api/v2/user-blocks/{id}). It does not change the user's blocked flag,
 // which an operator sets and clears with a PATCH. ErrUserNotFound when
 // there is no such user.
-func (s *Service) UnblockUser(ctx context.Context, userID string) error {
+func (s *Service) UnblockUser(ctx context.Context, userID string) (Released, error) {
 	u, err := s.Get(ctx, userID)
 	if err != nil {
-		return err
+		return Released{}, err
 	}
-	_, err = s.Store.ClearBlocksOf(ctx, u.Connection, u.Identifier)
-	return err
+	n, err := s.Store.ClearBlocksOf(ctx, u.Connection, u.Identifier)
+	if err != nil {
+		return Released{}, err
+	}
+	return Released{Identifier: u.Identifier, Connection: u.Connection, UserID: u.UserID, Blocks: n}, nil
 }

@@ -16,6 +16,9 @@ const (
 	FieldEmail       = "email"
 	FieldPhoneNumber = "phone_number"
 	FieldUserID      = "user_id"
+	// FieldConnection is how Auth0's search engines v2 and v3 filter by
+	// connection (the connection parameter works with v1 only there).
+	FieldConnection = "identities.connection"
 )
 
 // maxQuery bounds q, so that a parse never walks a large input.
@@ -32,11 +35,11 @@ func invalidQuery(msg string) *Error {
 }
 
 // errQueryForm says what ParseQuery understands.
-const errQueryForm = `: Sesame supports one exact match, email:"…", phone_number:"…" or user_id:"…" (quotes optional for a value without spaces or special characters), and nothing else of Auth0's query syntax`
+const errQueryForm = `: Sesame supports one exact match, email:"…", phone_number:"…", user_id:"…" or identities.connection:"…" (quotes optional for a value without spaces or special characters), and nothing else of Auth0's query syntax`
 
 // ParseQuery reads the q of GET /api/v2/users in the subset of Auth0's
 // (Lucene) query syntax that Sesame answers: one exact match on one field,
-// email, phone_number or user_id, as field:"value" (in the quotes, \" and
+// email, phone_number, user_id or identities.connection, as field:"value" (in the quotes, \" and
 // \\ stand for " and \) or field:value with a bare value. A bare value
 // follows Lucene's term rules: it may not start with + or -, and it holds
 // no white space, no wildcards (* ?) and none of " ( ) [ ] { } ^ ~ : ! / \
@@ -57,7 +60,7 @@ func ParseQuery(q string) (field, value string, err error) {
 	switch {
 	case !ok:
 		return "", "", invalidQuery("The query has no field" + errQueryForm)
-	case name != FieldEmail && name != FieldPhoneNumber && name != FieldUserID:
+	case name != FieldEmail && name != FieldPhoneNumber && name != FieldUserID && name != FieldConnection:
 		return "", "", invalidQuery("The query field " + strconv.Quote(name) + " is not supported" + errQueryForm)
 	}
 	rest = strings.TrimLeft(rest, " \t\r\n")
@@ -146,10 +149,13 @@ func ParseSort(sort string) (store.UserSort, bool, error) {
 
 // ListRequest is the query string of GET /api/v2/users, decoded.
 type ListRequest struct {
-	Q       string
-	Sort    string
-	Page    int // from 0
-	PerPage int // 0: DefaultPerPage
+	Q    string
+	Sort string
+	// Connection, when set, keeps the users of that connection (its
+	// name) only.
+	Connection string
+	Page       int // from 0
+	PerPage    int // 0: DefaultPerPage
 }
 
 // Query turns r into the store's query: q's value in the canonical form the
@@ -174,7 +180,7 @@ func (r ListRequest) Query() (store.UserQuery, error) {
 	if r.Page < 0 || r.Page > (1<<31-1)/perPage {
 		return store.UserQuery{}, invalidQuery("page must be 0 or more, and not beyond the last user")
 	}
-	q := store.UserQuery{Sort: by, Descending: desc, Offset: r.Page * perPage, Limit: perPage}
+	q := store.UserQuery{Sort: by, Descending: desc, Offset: r.Page * perPage, Limit: perPage, Connection: r.Connection}
 	switch field {
 	case FieldEmail:
 		q.Email = value
@@ -188,6 +194,11 @@ func (r ListRequest) Query() (store.UserQuery, error) {
 		}
 	case FieldUserID:
 		q.UserID = value
+	case FieldConnection:
+		if r.Connection != "" && r.Connection != value {
+			return store.UserQuery{}, invalidQuery("The connection parameter and the query's identities.connection name different connections")
+		}
+		q.Connection = value
 	}
 	return q, nil
 }

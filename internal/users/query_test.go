@@ -25,6 +25,8 @@ func TestParseQuery_ReadsTheSimpleForms(t *testing.T) {
 		{`phone_number:\+14155552671`, FieldPhoneNumber, "+14155552671"},
 		{`user_id:"email|5ed9465f580a1d9af47e7ffa"`, FieldUserID, "email|5ed9465f580a1d9af47e7ffa"},
 		{`user_id:email|5ed9465f580a1d9af47e7ffa`, FieldUserID, "email|5ed9465f580a1d9af47e7ffa"},
+		{`identities.connection:"email"`, FieldConnection, "email"},
+		{`identities.connection:sms-2`, FieldConnection, "sms-2"},
 	} {
 		field, value, err := ParseQuery(tc.q)
 		if err != nil || field != tc.field || value != tc.value {
@@ -89,7 +91,7 @@ func FuzzParseQuery(f *testing.F) {
 			}
 			return
 		}
-		if field != FieldEmail && field != FieldPhoneNumber && field != FieldUserID || value == "" {
+		if field != FieldEmail && field != FieldPhoneNumber && field != FieldUserID && field != FieldConnection || value == "" {
 			t.Fatalf("ParseQuery(%q) = %q, %q", q, field, value)
 		}
 		again := FormatQuery(field, value)
@@ -137,6 +139,9 @@ func TestListRequest_QueryCanonicalisesAndPages(t *testing.T) {
 		{ListRequest{Q: `phone_number:"+14155552671"`, Sort: "last_login:-1", PerPage: 100},
 			store.UserQuery{PhoneNumber: "+14155552671", Sort: store.SortLastLogin, Descending: true, Limit: 100}},
 		{ListRequest{Q: `user_id:"email|Abc"`}, store.UserQuery{UserID: "email|Abc", Limit: DefaultPerPage}},
+		{ListRequest{Connection: "sms", PerPage: 5, Page: 1}, store.UserQuery{Connection: "sms", Offset: 5, Limit: 5}},
+		{ListRequest{Q: `identities.connection:"sms"`}, store.UserQuery{Connection: "sms", Limit: DefaultPerPage}},
+		{ListRequest{Q: `identities.connection:"sms"`, Connection: "sms"}, store.UserQuery{Connection: "sms", Limit: DefaultPerPage}},
 	} {
 		got, err := tc.r.Query()
 		if err != nil || got != tc.want {
@@ -145,6 +150,7 @@ func TestListRequest_QueryCanonicalisesAndPages(t *testing.T) {
 	}
 	for _, r := range []ListRequest{
 		{PerPage: 101}, {PerPage: -1}, {Page: -1}, {Page: 1 << 30, PerPage: 100}, {Sort: "name:1"}, {Q: "name:x"},
+		{Q: `identities.connection:"sms"`, Connection: "email"},
 	} {
 		var e *Error
 		if _, err := r.Query(); !errors.As(err, &e) || e.Kind != fault.Invalid {

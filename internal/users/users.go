@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -160,6 +161,14 @@ func checkText(field, v string, max int) error {
 	return nil
 }
 
+// webURL reports whether s is an absolute http or https URL with a host:
+// what an application may put in an <img src> as it is (no javascript: or
+// data: URL comes back in an ID token's picture claim).
+func webURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.Opaque == ""
+}
+
 // mergeMetadata is store.MergeMetadata with Auth0's rules on what metadata
 // may hold: property names without '.' and not starting with '$', and ours
 // on its size.
@@ -265,6 +274,9 @@ func (p Patch) Apply(u *store.User, now time.Time) error {
 		}
 		if err := checkText(f.name, *f.value, f.max); err != nil {
 			return err
+		}
+		if f.name == "picture" && *f.value != "" && !webURL(*f.value) {
+			return invalidBody("Object didn't pass validation for format url: picture must be an absolute http or https URL")
 		}
 		*f.to = *f.value
 	}

@@ -173,6 +173,9 @@ func TestPatchApply_FollowsAuth0sRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if u := base; (Patch{Picture: ptr("https://cdn.example.com/me.png")}).Apply(&u, later) != nil || u.Picture != "https://cdn.example.com/me.png" {
+		t.Errorf("an https picture: %q", u.Picture)
+	}
 	u := sms
 	if err := (Patch{PhoneNumber: ptr("+442071838750"), Email: ptr("Bob@Example.com")}).Apply(&u, later); err != nil ||
 		u.Identifier != "+442071838750" || u.PhoneVerified || u.Email != "bob@example.com" {
@@ -191,6 +194,10 @@ func TestPatchApply_FollowsAuth0sRules(t *testing.T) {
 		{"metadata that is no object", base, Patch{AppMetadata: json.RawMessage(`"x"`)}},
 		{"a metadata name with a dot", base, Patch{UserMetadata: json.RawMessage(`{"a.b":1}`)}},
 		{"a name with a control character", base, Patch{Name: ptr("a\nb")}},
+		{"a javascript: picture", base, Patch{Picture: ptr("javascript:alert(1)")}},
+		{"a data: picture", base, Patch{Picture: ptr("data:image/png;base64,AAAA")}},
+		{"a relative picture", base, Patch{Picture: ptr("/me.png")}},
+		{"a picture without a host", base, Patch{Picture: ptr("https:///me.png")}},
 	} {
 		u := tc.user
 		invalid(t, tc.name, tc.patch.Apply(&u, later), CodeInvalidBody)
@@ -319,17 +326,26 @@ func TestService_BlocksOfIdentifiersAndUsers(t *testing.T) {
 	_, err = svc.BlocksOfIdentifier(ctx, " ")
 	invalid(t, "BlocksOfIdentifier without one", err, CodeInvalidQuery)
 
-	if err := svc.UnblockUser(ctx, ada.UserID); err != nil {
+	rel, err := svc.UnblockUser(ctx, ada.UserID)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if rel.Identifier != "ada@example.com" || rel.Connection != "email" || rel.UserID != ada.UserID || rel.Blocks != 1 {
+		t.Errorf("UnblockUser released %+v", rel)
 	}
 	got, err = svc.BlocksOfIdentifier(ctx, "ada@example.com")
 	want("after UnblockUser", got, err, "email-2")
-	if err := svc.UnblockIdentifier(ctx, "Ada@Example.com"); err != nil {
+	rel, err = svc.UnblockIdentifier(ctx, "Ada@Example.com")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if rel.Identifier != "ada@example.com" || rel.Connection != "" || rel.UserID != "" || rel.Blocks != 1 {
+		t.Errorf("UnblockIdentifier released %+v", rel)
 	}
 	got, err = svc.BlocksOfIdentifier(ctx, "ada@example.com")
 	want("after UnblockIdentifier", got, err)
-	invalid(t, "UnblockIdentifier without one", svc.UnblockIdentifier(ctx, ""), CodeInvalidQuery)
+	_, err = svc.UnblockIdentifier(ctx, "")
+	invalid(t, "UnblockIdentifier without one", err, CodeInvalidQuery)
 }
 
 // block makes a pair block of identifier on connection from ip, by a wrong

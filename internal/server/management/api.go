@@ -15,6 +15,7 @@ import (
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/tenant"
 	"github.com/sesame-id/sesame/internal/token"
+	"github.com/sesame-id/sesame/internal/users"
 )
 
 // Store is the part of the store the Management API uses.
@@ -47,8 +48,10 @@ type API struct {
 	// ClientIP is the caller's address as the server resolves it (its
 	// trusted proxies); nil takes the TCP peer's.
 	ClientIP func(*http.Request) string
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Users runs the user and user-block routes.
+	Users  *users.Service
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // DefaultLimit is the requests a client may make when API.Limit is zero:

@@ -1,7 +1,8 @@
 // Package management serves Auth0's Management API v2 under /api/v2/, the
 // calls that the go-auth0 management package, the node auth0
 // ManagementClient, the Deploy CLI and Terraform make: clients, connections,
-// resource servers, client grants and signing keys so far.
+// resource servers, client grants, signing keys, the tenant log, users and
+// user blocks so far.
 //
 // Every route takes a Bearer access token that a client got for itself with
 // the client_credentials grant for the audience {issuer}api/v2/, signed by

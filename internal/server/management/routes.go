@@ -9,4 +9,6 @@ func (a *API) routes(rt *Router) {
 	a.clientGrantRoutes(rt)
 	a.keyRoutes(rt)
 	a.logRoutes(rt)
+	a.userRoutes(rt)
+	a.userBlockRoutes(rt)
 }

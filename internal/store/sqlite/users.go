@@ -220,7 +220,7 @@ func (s *Store) ListUsers(ctx context.Context, q store.UserQuery) (store.UserPag
 		args  []any
 	)
 	for _, f := range []struct{ column, value string }{
-		{"email", q.Email}, {"phone_number", q.PhoneNumber}, {"user_id", q.UserID},
+		{"email", q.Email}, {"phone_number", q.PhoneNumber}, {"user_id", q.UserID}, {"connection", q.Connection},
 	} {
 		if f.value != "" {
 			where = append(where, f.column+" = ?")

@@ -394,6 +394,10 @@ var userAdminTests = []test{
 			{store.UserQuery{UserID: a2.UserID, Email: "ada@example.com"}, []string{a2.UserID}},
 			{store.UserQuery{UserID: p.UserID, Email: "ada@example.com"}, []string{}},
 			{store.UserQuery{Email: "ada@example.com", Offset: 1}, []string{a2.UserID}},
+			{store.UserQuery{Connection: "email-2"}, []string{a2.UserID}},
+			{store.UserQuery{Connection: "email", Email: "ada@example.com"}, []string{a.UserID}},
+			{store.UserQuery{Connection: "sms", UserID: a.UserID}, []string{}},
+			{store.UserQuery{Connection: "nope"}, []string{}},
 		} {
 			c.q.Limit = 10
 			page, err := st.ListUsers(ctx(t), c.q)
