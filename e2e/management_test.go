@@ -44,6 +44,7 @@ var managementScopes = []string{
 	"read:client_grants", "create:client_grants", "update:client_grants", "delete:client_grants",
 	"read:signing_keys", "create:signing_keys", "update:signing_keys",
 	"read:users", "create:users", "update:users", "delete:users",
+	"read:logs",
 }
 
 // newManagementEnv starts a Sesame over TLS (Auth0's SDKs speak only

@@ -61,7 +61,14 @@ func (a *API) listLogs(w http.ResponseWriter, r *http.Request, c *Call) error {
 	default:
 		return InvalidQuery("'sort' must be date:1 or date:-1 (sorting by other fields is not supported)")
 	}
-	lq, err := ParseLogQuery(qs.Get("q"))
+	// The node SDK (auth0 v5 and later, generated from Auth0's API
+	// description) sends the query as search; the older SDKs and Auth0's
+	// documentation use q. Both are read, q first.
+	raw := qs.Get("q")
+	if raw == "" {
+		raw = qs.Get("search")
+	}
+	lq, err := ParseLogQuery(raw)
 	if err != nil {
 		return InvalidQuery(err.Error())
 	}
