@@ -146,6 +146,11 @@ type Store interface {
 	RetryOutbox(ctx context.Context, id string, lastErr string, next time.Time, giveUp bool) error
 	// OutboxMessage returns one message, for tests and operators.
 	OutboxMessage(ctx context.Context, id string) (OutboxMessage, error)
+	// OutboxBacklog reports how many messages are pending in the outbox
+	// (due or waiting for a retry) and when the oldest of them was queued
+	// (zero when none is), for the metrics. It is read through the pending
+	// rows' index, and every replica gets the same answer.
+	OutboxBacklog(ctx context.Context) (pending int, oldest time.Time, err error)
 
 	// LoginUser records a successful login for the user identified by
 	// (Connection, Identifier): it creates the user from u when absent and
