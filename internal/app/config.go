@@ -69,6 +69,13 @@ type Config struct {
 	// it on loopback: profiles show the program's memory).
 	PprofListen string
 
+	// MetricsOff turns the Prometheus metrics off (--metrics=false): no
+	// /metrics anywhere and nothing counted.
+	MetricsOff bool
+	// MetricsListen, when set, serves /metrics on this address only, and
+	// not on the main listener (where it is served by default).
+	MetricsListen string
+
 	// TenantReloadInterval is how often the stored tenant is reread, so
 	// that a change another replica made is served within it; default 5s.
 	TenantReloadInterval time.Duration
@@ -136,6 +143,7 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "TLS certificate file: serve HTTPS (env SESAME_TLS_CERT)")
 		fs.StringVar(&cfg.TLSKey, "tls-key", env("TLS_KEY", ""), "TLS private key file (env SESAME_TLS_KEY)")
 		fs.StringVar(&cfg.PprofListen, "pprof-listen", env("PPROF_LISTEN", ""), "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off by default (env SESAME_PPROF_LISTEN)")
+		fs.StringVar(&cfg.MetricsListen, "metrics-listen", env("METRICS_LISTEN", ""), "serve the Prometheus metrics on /metrics of this address (e.g. 127.0.0.1:9090) instead of the main listener (env SESAME_METRICS_LISTEN)")
 		fs.StringVar(&trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env SESAME_TRUSTED_PROXIES)")
 		fs.StringVar(&cfg.TwilioAPIURL, "twilio-api-url", env("TWILIO_API_URL", "https://api.twilio.com"), "base URL of Twilio's REST API (env SESAME_TWILIO_API_URL)")
 		fs.StringVar(&gatewayTimeout, "sms-gateway-timeout", env("SMS_GATEWAY_TIMEOUT", "30s"), "timeout of a call to a custom SMS gateway (env SESAME_SMS_GATEWAY_TIMEOUT)")
@@ -143,6 +151,7 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env SESAME_LOG_LEVEL)")
 	limits := ratelimit.Defaults()
 	protection := passwordless.DefaultProtection()
+	metricsOn := true
 	if cmd == "serve" {
 		// Each setting is a flag --NAME and a variable SESAME_NAME (upper
 		// case, dashes as underscores); flag prints the default.
@@ -168,6 +177,7 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 			{"outbox-lease", durationFlag{dst: &cfg.OutboxLease}, "how long a delivery worker holds the messages it claimed; after a crash other replicas send them once it ends"},
 			{"delivery-concurrency", intFlag{&cfg.DeliveryConcurrency}, "messages the delivery worker sends at once, each over an SMTP session it keeps open"},
 			{"allow-plain-pkce", boolFlag{&cfg.AllowPlainPKCE}, "accept PKCE code_challenge_method=plain (default: S256 only)"},
+			{"metrics", boolFlag{&metricsOn}, "count and serve the Prometheus metrics on /metrics (of the main listener, or of --metrics-listen); false turns them off"},
 			{"key-rotation-interval", durationFlag{&cfg.KeyRotationInterval, true}, "rotate a signing key once it is this old (e.g. 720h); 0 turns scheduled rotation off"},
 			{"log-retention", durationFlag{dst: &cfg.LogRetention}, "how long tenant log events are kept before they are purged (Auth0 keeps 30 days on its enterprise plans)"},
 		} {
@@ -220,6 +230,10 @@ func ParseConfig(cmd string, args []string, getenv func(string) string, stderr i
 			return Config{}, fmt.Errorf("--sms-gateway-timeout %q: want a positive duration such as 30s", gatewayTimeout)
 		}
 		cfg.SMSGatewayTimeout = d
+		cfg.MetricsOff = !metricsOn
+		if cfg.MetricsOff && cfg.MetricsListen != "" {
+			return Config{}, errors.New("--metrics=false and --metrics-listen contradict each other: drop one")
+		}
 		if cfg.DeliveryConcurrency < 1 || cfg.DeliveryConcurrency > 1024 {
 			return Config{}, fmt.Errorf("--delivery-concurrency %d: want 1 to 1024", cfg.DeliveryConcurrency)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sesame-id/sesame/internal/login"
+	"github.com/sesame-id/sesame/internal/metrics"
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/ratelimit"
@@ -60,6 +61,12 @@ type Server struct {
 	// Management serves the Management API under /api/v2/
 	// (server/management); nil serves none there.
 	Management http.Handler
+	// Metrics counts requests (by route pattern and status), rate-limit
+	// rejections and the rest; nil counts nothing.
+	Metrics *metrics.Metrics
+	// ServeMetrics serves Metrics on GET /metrics of this handler (off
+	// when they are served on a listener of their own).
+	ServeMetrics bool
 }
 
 // Tenant returns the tenant in service. A handler reads it once and works
@@ -126,6 +133,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", handleAlive)
 	mux.HandleFunc("GET /health", handleAlive)
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	if s.ServeMetrics && s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics.Handler())
+	}
 	if s.Management != nil {
 		// Every method and path under /api/v2/, its unknown ones included,
 		// is the Management API's to answer, in its own error shape.
@@ -134,7 +144,16 @@ func (s *Server) Handler() http.Handler {
 	// "/" matches every path and method no other pattern matches, so
 	// ServeMux never answers 404 or 405 in plain text itself.
 	mux.HandleFunc("/", noRoute(mux))
-	var h http.Handler = mux
+	// The request the mux routes is a copy of the middleware's (a
+	// timeout's context, a stripped prefix), so the pattern it matched is
+	// handed back through the recorder, for the metrics' route label.
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if rec, ok := w.(*statusRecorder); ok {
+			rec.pattern = r.Pattern
+		}
+	})
+	routed := h
 	u, err := url.Parse(s.Issuer)
 	if err != nil {
 		u = &url.URL{}
@@ -142,7 +161,7 @@ func (s *Server) Handler() http.Handler {
 	// An issuer with a path (https://example.com/auth/) serves under it,
 	// and nothing outside it.
 	if prefix := strings.TrimSuffix(u.Path, "/"); prefix != "" {
-		strip := http.StripPrefix(prefix, mux)
+		strip := http.StripPrefix(prefix, routed)
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !strings.HasPrefix(r.URL.Path, prefix+"/") || r.URL.RawPath != "" && !strings.HasPrefix(r.URL.RawPath, prefix+"/") {
 				notFound(w)
@@ -192,7 +211,8 @@ const hstsValue = "max-age=31536000; includeSubDomains"
 
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	status  int
+	pattern string // the mux pattern that served the request
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -229,6 +249,17 @@ func (s *Server) middleware(next http.Handler, hsts bool) http.Handler {
 				if rec.status == 0 {
 					writeJSON(rec, http.StatusInternalServerError, errorBody{Error: "server_error", Description: "internal error"})
 				}
+			}
+			if s.Metrics != nil {
+				route := rec.pattern
+				if route == "" || route == "/" {
+					route = "unmatched" // a 404 or 405, whatever its path
+				}
+				status := rec.status
+				if status == 0 {
+					status = http.StatusOK // net/http answers 200 for a handler that wrote nothing
+				}
+				s.Metrics.Request(route, status, time.Since(start))
 			}
 			// The path only: query strings may carry codes and tokens.
 			s.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,

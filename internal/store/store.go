@@ -360,6 +360,18 @@ type Code struct {
 	MaxTries   int
 }
 
+// PoolStats is one database connection pool's state, for the metrics
+// (the backends' PoolStats methods).
+type PoolStats struct {
+	Pool         string // "main" on PostgreSQL; "writer" and "reader" on SQLite
+	Max          int    // the most connections it opens
+	Open         int    // in use or idle
+	InUse        int
+	Idle         int
+	WaitCount    int64         // acquisitions that had to wait, ever
+	WaitDuration time.Duration // their total wait
+}
+
 // OutboxMessage is a message waiting to be delivered by the delivery worker.
 type OutboxMessage struct {
 	ID          string
