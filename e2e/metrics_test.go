@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sesame-id/sesame/internal/passwordless"
+	"github.com/sesame-id/sesame/internal/store"
 )
 
 // series is one scrape of /metrics: the value of every sample, by its name
@@ -144,11 +147,15 @@ func TestMetrics_LoginMovesExactlyTheExpectedCounters(t *testing.T) {
 
 	// The gauges and histograms are there too.
 	for _, name := range []string{"sesame_outbox_pending_messages", "sesame_outbox_oldest_pending_age_seconds",
-		`sesame_db_pool_max_connections{pool="writer"}`, `sesame_http_request_duration_seconds_count{route="POST /oauth/token"}`,
+		`sesame_http_request_duration_seconds_count{route="POST /oauth/token"}`,
 		`sesame_store_call_duration_seconds_count{method="GuessCode"}`, "go_goroutines", "process_resident_memory_bytes"} {
 		if !strings.Contains(text, "\n"+name+" ") {
 			t.Errorf("the scrape has no %s", name)
 		}
+	}
+	// SQLite's writer and readers, or PostgreSQL's one pool.
+	if !strings.Contains(text, "\nsesame_db_pool_max_connections{pool=") {
+		t.Errorf("the scrape has no connection pool")
 	}
 
 	// No label carries the address, the code, the client's secret or a
@@ -159,6 +166,47 @@ func TestMetrics_LoginMovesExactlyTheExpectedCounters(t *testing.T) {
 			if s != "" && strings.Contains(v, s) {
 				t.Errorf("a label value %q holds %q", v, s)
 			}
+		}
+	}
+}
+
+func TestMetrics_RateLimitsAndBlocksAreCountedByRule(t *testing.T) {
+	limits := generousLimits()
+	limits.PerRecipient = store.Limit{Burst: 1, Per: time.Hour}
+	protection := passwordless.DefaultProtection()
+	protection.PairThreshold = 2
+	e := newEnv(t, envOptions{limits: &limits, protection: &protection})
+	const user = "metrics.limited@example.com"
+	before, _ := e.scrape(t)
+
+	code := e.startCode(webClientID, user)
+	// A second message to the same address within the hour: refused.
+	res := e.postJSON("/passwordless/start", map[string]any{"client_id": webClientID, "client_secret": webSecret,
+		"connection": "email", "email": user, "send": "code"})
+	if res.Status != http.StatusTooManyRequests {
+		t.Fatalf("second start: %d %s", res.Status, res.Body)
+	}
+	// Two wrong guesses from one address block the pair; the third guess
+	// (the right code) is refused by the block.
+	for range 2 {
+		wantError(t, e.otp(webClientID, user, wrongCode(code), "openid"), http.StatusForbidden, "invalid_grant", descWrong)
+	}
+	if r := e.otp(webClientID, user, code, "openid"); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("guess while blocked: %d %s", r.Status, r.Body)
+	}
+
+	after, _ := e.scrape(t)
+	d := counterDeltas(before, after)
+	for k, want := range map[string]float64{
+		`sesame_rate_limit_rejections_total{rule="start:rcpt"}`:                   1,
+		`sesame_blocks_total{rule="pair"}`:                                        1,
+		`sesame_code_checks_total{connection="email",outcome="wrong"}`:            2,
+		`sesame_code_checks_total{connection="email",outcome="blocked"}`:          1,
+		`sesame_http_requests_total{code="429",route="POST /passwordless/start"}`: 1,
+		`sesame_http_requests_total{code="429",route="POST /oauth/token"}`:        1,
+	} {
+		if d[k] != want {
+			t.Errorf("%s moved by %v, want %v", k, d[k], want)
 		}
 	}
 }

@@ -95,10 +95,12 @@ const (
 )
 
 // ProviderKind names the kind of a sender that Providers returned: smtp,
-// twilio, gateway, log or misconfigured (or other for a sender of its own,
-// as tests use).
+// twilio, gateway, log or misconfigured (none for no sender, other for a
+// sender of its own, as tests use).
 func ProviderKind(sender any) string {
 	switch sender.(type) {
+	case nil:
+		return "none"
 	case *SMTPSender:
 		return KindSMTP
 	case *twilioSender:
