@@ -1,13 +1,17 @@
 package app
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // newTestApp is an App on a new SQLite file with the development tenant.
@@ -101,5 +105,60 @@ func TestParseConfig_MetricsFlags(t *testing.T) {
 	}
 	if _, err := ParseConfig("serve", []string{"--metrics=false", "--metrics-listen", "127.0.0.1:9090"}, func(string) string { return "" }, io.Discard); err == nil {
 		t.Error("--metrics=false with --metrics-listen was accepted")
+	}
+}
+
+// syncLog is a log buffer that Serve writes to while the test reads it.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// addr waits for the log line msg and returns its attribute key.
+func (l *syncLog) addr(t *testing.T, msg, key string) string {
+	t.Helper()
+	re := regexp.MustCompile(`msg="` + regexp.QuoteMeta(msg) + `".* ` + key + `=(\S+)`)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		l.mu.Lock()
+		m := re.FindStringSubmatch(l.b.String())
+		l.mu.Unlock()
+		if m != nil {
+			return m[1]
+		}
+	}
+	t.Fatalf("no log line %q with %s", msg, key)
+	return ""
+}
+
+func TestServe_MetricsListenFlagMovesMetricsOffTheMainListener(t *testing.T) {
+	cfg, err := ParseConfig("serve", []string{"--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
+		"--database", "sqlite:" + filepath.Join(t.TempDir(), "sesame.db")}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncLog{}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), io.Discard, "test") }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	metricsAddr := logs.addr(t, "metrics are served on their own listener", "metrics")
+	mainAddr := logs.addr(t, "sesame is listening", "listen")
+
+	if status, _ := get(t, "http://"+mainAddr+"/metrics"); status != http.StatusNotFound {
+		t.Errorf("GET /metrics on the main listener: %d, want 404", status)
+	}
+	if status, body := get(t, "http://"+metricsAddr+"/metrics"); status != http.StatusOK || !strings.Contains(body, "sesame_outbox_pending_messages") {
+		t.Errorf("GET /metrics on --metrics-listen: %d\n%s", status, body)
 	}
 }
