@@ -148,10 +148,12 @@ func (s *Server) Handler() http.Handler {
 	// timeout's context, a stripped prefix), so the pattern it matched is
 	// handed back through the recorder, for the metrics' route label.
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mux.ServeHTTP(w, r)
 		if rec, ok := w.(*statusRecorder); ok {
-			rec.pattern = r.Pattern
+			// Deferred, so that a handler's panic (answered 500 by the
+			// middleware) keeps its route too.
+			defer func() { rec.pattern = r.Pattern }()
 		}
+		mux.ServeHTTP(w, r)
 	})
 	routed := h
 	u, err := url.Parse(s.Issuer)
