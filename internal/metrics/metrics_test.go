@@ -86,3 +86,32 @@ func TestRequest_DoesNotAllocate(t *testing.T) {
 		t.Errorf("Request allocates %v times", n)
 	}
 }
+
+// readyStore answers Ready and nothing else.
+type readyStore struct{ store.Store }
+
+func (readyStore) Ready(context.Context) error { return nil }
+
+// A store call is timed on every request's path: timing it must not
+// allocate.
+func TestTimeStore_ObservesEachCallWithoutAllocating(t *testing.T) {
+	m := New()
+	st := m.TimeStore(readyStore{})
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(100, func() { _ = st.Ready(ctx) }); n != 0 {
+		t.Errorf("a timed call allocates %v times", n)
+	}
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "sesame_store_call_duration_seconds" {
+			if got := f.GetMetric()[0].GetHistogram().GetSampleCount(); got != 101 {
+				t.Errorf("observed %d calls, want 101", got)
+			}
+			return
+		}
+	}
+	t.Error("no sesame_store_call_duration_seconds")
+}
