@@ -71,6 +71,13 @@ type Config struct {
 	// it on loopback: profiles show the program's memory).
 	PprofListen string
 
+	// MetricsOff turns the Prometheus metrics off (--metrics=false): no
+	// /metrics anywhere and nothing counted.
+	MetricsOff bool
+	// MetricsListen, when set, serves /metrics on this address only, and
+	// not on the main listener (where it is served by default).
+	MetricsListen string
+
 	// TenantReloadInterval is how often the stored tenant is reread, so
 	// that a change another replica made is served within it; default 5s.
 	TenantReloadInterval time.Duration
@@ -145,6 +152,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "serve HTTPS directly; needs --tls-key (env SESAME_TLS_CERT)")
 		fs.StringVar(&cfg.TLSKey, "tls-key", env("TLS_KEY", ""), "private key for --tls-cert (env SESAME_TLS_KEY)")
 		fs.StringVar(&cfg.PprofListen, "pprof-listen", env("PPROF_LISTEN", ""), "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060, never on the main listener; keep it on loopback (serve; how docs/BENCHMARKS.md's profiles are taken: go run ./bench -server-flags \"--pprof-listen 127.0.0.1:6061\") (env SESAME_PPROF_LISTEN)")
+		fs.StringVar(&cfg.MetricsListen, "metrics-listen", env("METRICS_LISTEN", ""), "serve /metrics on this address only (e.g. 127.0.0.1:9090), not on the main listener, where it is served by default; contradicts --metrics=false (env SESAME_METRICS_LISTEN)")
 		fs.StringVar(&trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated CIDRs (or addresses) of proxies whose X-Forwarded-For is believed (env SESAME_TRUSTED_PROXIES)")
 		fs.StringVar(&cfg.TwilioAPIURL, "twilio-api-url", env("TWILIO_API_URL", "https://api.twilio.com"), "base URL of Twilio's REST API; point it at a Twilio-compatible service or a test server (env SESAME_TWILIO_API_URL)")
 		fs.StringVar(&gatewayTimeout, "sms-gateway-timeout", env("SMS_GATEWAY_TIMEOUT", "30s"), "how long a call to a custom SMS gateway may take, a positive Go duration (25s, 1m); see SMS connections (env SESAME_SMS_GATEWAY_TIMEOUT)")
@@ -153,6 +161,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn, error (env SESAME_LOG_LEVEL)")
 	limits := ratelimit.Defaults()
 	protection := passwordless.DefaultProtection()
+	metricsOn := true
 	if cmd == "serve" {
 		// Each setting is a flag --NAME and a variable SESAME_NAME (upper
 		// case, dashes as underscores); flag prints the default.
@@ -178,6 +187,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 			{"outbox-lease", durationFlag{dst: &cfg.OutboxLease}, "how long a delivery worker holds the messages it claimed; if its process dies holding them, another replica sends them once the lease ends"},
 			{"delivery-concurrency", intFlag{&cfg.DeliveryConcurrency}, "messages a replica's delivery worker sends at once (1 to 1024), each over an SMTP session it keeps open; the worker holds at most twice as many claimed; see Email provider and delivery"},
 			{"allow-plain-pkce", boolFlag{&cfg.AllowPlainPKCE}, "accept PKCE code_challenge_method=plain (and a challenge without a method, which means plain); by default only S256 is accepted"},
+			{"metrics", boolFlag{&metricsOn}, "count and serve the Prometheus metrics; false turns them off (nothing counted, no /metrics anywhere); see Metrics"},
 			{"key-rotation-interval", durationFlag{&cfg.KeyRotationInterval, true}, "rotate a signing key once it is this old, a Go duration (720h for 30 days); see Signing keys"},
 			{"log-retention", durationFlag{dst: &cfg.LogRetention}, "how long tenant log events are kept before the janitor deletes them, a Go duration; Auth0 keeps 30 days on its enterprise plans, 2 to 10 on the others"},
 		} {
@@ -233,6 +243,10 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 			return Config{}, fs, fmt.Errorf("--sms-gateway-timeout %q: want a positive duration such as 30s", gatewayTimeout)
 		}
 		cfg.SMSGatewayTimeout = d
+		cfg.MetricsOff = !metricsOn
+		if cfg.MetricsOff && cfg.MetricsListen != "" {
+			return Config{}, fs, errors.New("--metrics=false and --metrics-listen contradict each other: drop one")
+		}
 		if cfg.DeliveryConcurrency < 1 || cfg.DeliveryConcurrency > 1024 {
 			return Config{}, fs, fmt.Errorf("--delivery-concurrency %d: want 1 to 1024", cfg.DeliveryConcurrency)
 		}

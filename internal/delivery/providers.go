@@ -84,3 +84,45 @@ func (p *Providers) logger() *slog.Logger {
 	}
 	return p.Logger
 }
+
+// Provider kinds, the metrics' names for what sends a message.
+const (
+	KindSMTP          = "smtp"
+	KindTwilio        = "twilio"
+	KindGateway       = "gateway"
+	KindLog           = "log" // development delivery
+	KindMisconfigured = "misconfigured"
+)
+
+// ProviderKind names the kind of a sender that Providers returned: smtp,
+// twilio, gateway, log or misconfigured (none for no sender, other for a
+// sender of its own, as tests use).
+func ProviderKind(sender any) string {
+	switch sender.(type) {
+	case nil:
+		return "none"
+	case *SMTPSender:
+		return KindSMTP
+	case *twilioSender:
+		return KindTwilio
+	case *gatewaySender:
+		return KindGateway
+	case LogSender, *LogSender:
+		return KindLog
+	case failing:
+		return KindMisconfigured
+	default:
+		return "other"
+	}
+}
+
+// EmailProviderKind is the kind of sender Providers.Email picks for ep,
+// without making it: log when no provider is configured or it is
+// disabled, else smtp (a misconfigured one shows up as such when the worker
+// tries it).
+func EmailProviderKind(ep *tenant.EmailProvider) string {
+	if ep == nil || (ep.Enabled != nil && !*ep.Enabled) {
+		return KindLog
+	}
+	return KindSMTP
+}

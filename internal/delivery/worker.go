@@ -40,6 +40,14 @@ type Outbox interface {
 	RetryOutbox(ctx context.Context, id string, lastErr string, next time.Time, giveUp bool) error
 }
 
+// Metrics is what the worker reports to the metrics, by provider kind
+// (ProviderKind).
+type Metrics interface {
+	MessageSent(provider string)
+	MessageRetried(provider string)
+	MessageFailed(provider string)
+}
+
 // Worker delivers the messages queued in the store's outbox. Several
 // workers (one per replica) may run against one database: ClaimOutbox
 // leases each message to one of them.
@@ -64,6 +72,9 @@ type Worker struct {
 	// Events records the tenant log event of a message given up on (fn);
 	// nil drops it.
 	Events func(context.Context, store.Event) error
+	// Metrics counts sends, retries and messages given up on; nil counts
+	// nothing.
+	Metrics Metrics
 
 	PollInterval time.Duration // between looks at an outbox that had nothing due; default 1s
 	Lease        time.Duration // how long a claimed message is ours; default 60s
@@ -466,6 +477,9 @@ func (w *Worker) deliver(ctx context.Context, j job) (done bool, err error) {
 			w.logger().LogAttrs(ctx, slog.LevelDebug, "delivery: suppressed message dropped", attrs...)
 		} else {
 			w.logger().LogAttrs(ctx, slog.LevelInfo, "delivery: message sent", attrs...)
+			if w.Metrics != nil {
+				w.Metrics.MessageSent(ProviderKind(j.sender))
+			}
 		}
 		return true, nil
 	}
@@ -486,6 +500,13 @@ func (w *Worker) deliver(ctx context.Context, j job) (done bool, err error) {
 	w.logger().LogAttrs(ctx, slog.LevelWarn, "delivery: send failed", attrs...)
 	if err := w.Store.RetryOutbox(sctx, m.ID, lastErr, next, giveUp); err != nil {
 		return false, fmt.Errorf("delivery: record failed attempt of outbox message %s: %w", m.ID, err)
+	}
+	if w.Metrics != nil {
+		if giveUp {
+			w.Metrics.MessageFailed(ProviderKind(j.sender))
+		} else {
+			w.Metrics.MessageRetried(ProviderKind(j.sender))
+		}
 	}
 	if giveUp && w.Events != nil {
 		// The provider's answer stays in the outbox row and the process

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"strings"
 	"sync"
@@ -338,4 +339,60 @@ func TestDefaultBackoff_GrowsAndIsCapped(t *testing.T) {
 			}
 		}
 	}
+}
+
+// countingMetrics records what the worker reports, by call and provider.
+type countingMetrics struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *countingMetrics) add(k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[k]++
+}
+func (c *countingMetrics) MessageSent(p string)    { c.add("sent " + p) }
+func (c *countingMetrics) MessageRetried(p string) { c.add("retried " + p) }
+func (c *countingMetrics) MessageFailed(p string)  { c.add("failed " + p) }
+
+func TestWorker_CountsRetriesAndTheMessageGivenUpByProviderKind(t *testing.T) {
+	f := newWorker(t, smtpSenderFor(t, "127.0.0.1", closedPort(t)))
+	f.w.MaxAttempts = 3
+	m := &countingMetrics{}
+	f.w.Metrics = m
+	f.queue(t, "m1", "483920", time.Hour)
+	for range 3 {
+		if _, err := f.w.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(time.Minute)
+	}
+	if want := map[string]int{"retried smtp": 2, "failed smtp": 1}; !maps.Equal(m.n, want) {
+		t.Errorf("counted %v, want %v", m.n, want)
+	}
+}
+
+func TestProviderKind_NamesEverySenderProvidersMakes(t *testing.T) {
+	p := &Providers{}
+	for _, c := range []struct {
+		sender any
+		want   string
+	}{
+		{p.Email(nil), KindLog},
+		{p.Email(&tenant.EmailProvider{Name: "smtp", Credentials: tenant.EmailCredentials{SMTPHost: "127.0.0.1", SMTPPort: 25}}), KindSMTP},
+		{p.SMS(tenant.ConnectionOptions{}), KindLog},
+		{p.SMS(tenant.ConnectionOptions{TwilioSID: "AC1", TwilioToken: "t"}), KindTwilio},
+		{p.SMS(tenant.ConnectionOptions{GatewayURL: "http://127.0.0.1:1/sms"}), KindGateway},
+		{p.SMS(tenant.ConnectionOptions{TwilioSID: "AC1"}), KindMisconfigured},
+		{nil, "none"},
+	} {
+		if got := ProviderKind(c.sender); got != c.want {
+			t.Errorf("ProviderKind(%T) = %q, want %q", c.sender, got, c.want)
+		}
+	}
+	p.Close()
 }

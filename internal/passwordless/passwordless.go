@@ -72,8 +72,23 @@ type Service struct {
 	// Queued is called after a message was committed to the outbox, to wake
 	// the delivery worker. It may be nil.
 	Queued func()
+	// Metrics counts codes issued and checked, blocks created and SMS
+	// sent; nil counts nothing.
+	Metrics Metrics
 
 	latency sendLatency
+}
+
+// Metrics is what the service reports to the metrics. No argument is ever
+// an address, a number, a code or an id: connection names, channels,
+// outcomes, rules and provider kinds only.
+type Metrics interface {
+	CodeIssued(connection, channel, send string)
+	CodeChecked(connection, outcome string)
+	BlockCreated(rule string)
+	MessageQueued(provider string)
+	MessageSent(provider string)
+	MessageFailed(provider string)
 }
 
 // Protection sets the brute-force protection.
@@ -343,6 +358,12 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (_ StartResult, e
 	if err != nil {
 		return StartResult{Buckets: bs}, fmt.Errorf("store code: %w", err)
 	}
+	if s.Metrics != nil {
+		s.Metrics.CodeIssued(conn.Name, "email", sendKind(req.Send))
+		if send {
+			s.Metrics.MessageQueued(delivery.EmailProviderKind(req.EmailProvider))
+		}
+	}
 	if s.Queued != nil {
 		s.Queued()
 	}
@@ -376,11 +397,19 @@ func (s *Service) startSMS(ctx context.Context, req StartRequest, code store.Cod
 		if providers == nil {
 			providers = &delivery.Providers{}
 		}
-		err = providers.SMS(conn.Options).SendSMS(ctx, delivery.SMS{
+		sender := providers.SMS(conn.Options)
+		err = sender.SendSMS(ctx, delivery.SMS{
 			To: code.Identifier, Body: body, IP: req.IP, UserAgent: req.UserAgent,
 		})
 		if err == nil {
 			s.latency.observe(conn.Name, time.Since(began))
+		}
+		if s.Metrics != nil {
+			if err == nil {
+				s.Metrics.MessageSent(delivery.ProviderKind(sender))
+			} else {
+				s.Metrics.MessageFailed(delivery.ProviderKind(sender))
+			}
 		}
 		if err != nil {
 			var pe *delivery.ProviderError
@@ -406,6 +435,9 @@ func (s *Service) startSMS(ctx context.Context, req StartRequest, code store.Cod
 	}
 	if _, err := s.Store.CreateCode(ctx, code, nil, &ev); err != nil {
 		return res, fmt.Errorf("store code: %w", err)
+	}
+	if s.Metrics != nil {
+		s.Metrics.CodeIssued(conn.Name, "sms", sendKind(req.Send))
 	}
 	res.ID, res.PhoneNumber = code.ID, code.Identifier
 	return res, nil
@@ -578,6 +610,9 @@ func (s *Service) guess(ctx context.Context, req VerifyRequest, now time.Time, c
 				_ = s.Events(ctx, e) // the recorder logs its own failures
 			}
 		}
+		if s.Metrics != nil {
+			s.Metrics.CodeChecked(conn.Name, "invalid")
+		}
 		return store.Guessed{}, wrong
 	}
 	mac := s.codeHMAC(conn.Name, identifier, req.Client.ClientID, otp)
@@ -596,7 +631,66 @@ func (s *Service) guess(ctx context.Context, req VerifyRequest, now time.Time, c
 	if len(req.Takes) > 0 && len(res.Buckets) == len(req.Takes) && req.Taken != nil {
 		req.Taken(res.Buckets)
 	}
+	if s.Metrics != nil {
+		s.Metrics.CodeChecked(conn.Name, checkOutcome(res, err))
+		for _, b := range res.NewBlocks {
+			s.Metrics.BlockCreated(blockRule(b))
+		}
+	}
 	return res, s.outcomeError(conn, err)
+}
+
+// checkOutcome names a code check's outcome for the metrics.
+func checkOutcome(res store.Guessed, err error) string {
+	var pe *Error
+	switch {
+	case err == nil && res.SignupRefused:
+		return "signup_refused"
+	case err == nil && res.UserBlocked:
+		return "user_blocked"
+	case err == nil:
+		return "ok"
+	case errors.Is(err, store.ErrBlocked):
+		return "blocked"
+	case errors.Is(err, store.ErrRateLimited):
+		return "rate_limited"
+	case errors.Is(err, store.ErrCodeExpired):
+		return "expired"
+	case errors.Is(err, store.ErrAttemptsExceeded):
+		return "exhausted"
+	case errors.Is(err, store.ErrCodeWrong):
+		return "wrong"
+	case errors.Is(err, store.ErrCodeStale), errors.Is(err, store.ErrCodeNotFound):
+		// Used, replaced, or never issued.
+		return "not_found"
+	case errors.As(err, &pe):
+		return "refused"
+	default:
+		return "error"
+	}
+}
+
+// blockRule names the protection rule that made a block: pair (one
+// identifier from one IP), account (one identifier from any IP) or ip (one
+// IP on any identifiers).
+func blockRule(b store.Block) string {
+	switch {
+	case b.Identifier == "":
+		return "ip"
+	case b.IP == "":
+		return "account"
+	default:
+		return "pair"
+	}
+}
+
+// sendKind is what a start sent, for the metrics: code, or link for every
+// kind of magic link.
+func sendKind(send string) string {
+	if IsLink(send) {
+		return "link"
+	}
+	return "code"
 }
 
 // outcomeError turns GuessCode's outcome into Auth0's errors.

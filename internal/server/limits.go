@@ -46,8 +46,10 @@ func (s *Server) taken(w http.ResponseWriter, r *http.Request, takes []store.Tak
 	if !errors.Is(err, store.ErrRateLimited) {
 		return true
 	}
+	kind := bucketKind(takes, bs)
+	s.Metrics.RateLimited(kind)
 	s.event(r, store.Event{Type: eventlog.TypeRateLimit, Description: "Rate limit exceeded: " + r.URL.Path, ClientID: clientID, IP: ip,
-		Details: eventlog.Details(map[string]any{"path": r.URL.Path, "limit": bucketKind(takes, bs)})})
+		Details: eventlog.Details(map[string]any{"path": r.URL.Path, "limit": kind})})
 	refuse(w)
 	return false
 }

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sesame-id/sesame/internal/login"
+	"github.com/sesame-id/sesame/internal/metrics"
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/ratelimit"
@@ -66,6 +67,12 @@ type Server struct {
 	// Management serves the Management API under /api/v2/
 	// (server/management); nil serves none there.
 	Management http.Handler
+	// Metrics counts requests (by route pattern and status), rate-limit
+	// rejections and the rest; nil counts nothing.
+	Metrics *metrics.Metrics
+	// ServeMetrics serves Metrics on GET /metrics of this handler (off
+	// when they are served on a listener of their own).
+	ServeMetrics bool
 }
 
 // Tenant returns the tenant in service. A handler reads it once and works
@@ -132,6 +139,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", handleAlive)
 	mux.HandleFunc("GET /health", handleAlive)
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	if s.ServeMetrics && s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics.Handler())
+	}
 	if s.Management != nil {
 		// Every method and path under /api/v2/, its unknown ones included,
 		// is the Management API's to answer, in its own error shape.
@@ -140,13 +150,20 @@ func (s *Server) Handler() http.Handler {
 	// "/" matches every path and method no other pattern matches, so
 	// ServeMux never answers 404 or 405 in plain text itself.
 	mux.HandleFunc("/", noRoute(mux))
-	// The route of the access log is the pattern ServeMux matched, read
-	// from the request it was given (StripPrefix passes it a copy).
+	// The pattern ServeMux matched, for the access log's and the metrics'
+	// route, read from the request it was given (a copy of the
+	// middleware's: a timeout's context, a stripped prefix); deferred, so
+	// that a handler's panic (answered 500 by the middleware) keeps it too.
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if info, _ := r.Context().Value(reqInfoKey{}).(*reqInfo); info != nil {
+				info.route = r.Pattern
+			}
+			if rec, ok := w.(*statusRecorder); ok {
+				rec.pattern = r.Pattern
+			}
+		}()
 		mux.ServeHTTP(w, r)
-		if info, _ := r.Context().Value(reqInfoKey{}).(*reqInfo); info != nil {
-			info.route = r.Pattern
-		}
 	})
 	routed := h
 	u, err := url.Parse(s.Issuer)
@@ -206,7 +223,8 @@ const hstsValue = "max-age=31536000; includeSubDomains"
 
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	status  int
+	pattern string // the mux pattern that served the request
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -263,6 +281,17 @@ func (s *Server) middleware(next http.Handler, hsts bool) http.Handler {
 				if rec.status == 0 {
 					writeJSON(rec, http.StatusInternalServerError, errorBody{Error: "server_error", Description: "internal error"})
 				}
+			}
+			if s.Metrics != nil {
+				route := rec.pattern
+				if route == "" || route == "/" {
+					route = "unmatched" // a 404 or 405, whatever its path
+				}
+				status := rec.status
+				if status == 0 {
+					status = http.StatusOK // net/http answers 200 for a handler that wrote nothing
+				}
+				s.Metrics.Request(route, status, time.Since(start))
 			}
 			// The path only: query strings may carry codes and tokens.
 			attrs := []slog.Attr{slog.String("request_id", info.id), slog.String("method", r.Method),

@@ -146,6 +146,11 @@ type Store interface {
 	RetryOutbox(ctx context.Context, id string, lastErr string, next time.Time, giveUp bool) error
 	// OutboxMessage returns one message, for tests and operators.
 	OutboxMessage(ctx context.Context, id string) (OutboxMessage, error)
+	// OutboxBacklog reports how many messages are pending in the outbox
+	// (due or waiting for a retry) and when the oldest of them was queued
+	// (zero when none is), for the metrics. It is read through the pending
+	// rows' index, and every replica gets the same answer.
+	OutboxBacklog(ctx context.Context) (pending int, oldest time.Time, err error)
 
 	// LoginUser records a successful login for the user identified by
 	// (Connection, Identifier): it creates the user from u when absent and
@@ -353,6 +358,18 @@ type Code struct {
 	ExpiresAt  time.Time
 	Attempts   int // wrong tries used so far
 	MaxTries   int
+}
+
+// PoolStats is one database connection pool's state, for the metrics
+// (the backends' PoolStats methods).
+type PoolStats struct {
+	Pool         string // "main" on PostgreSQL; "writer" and "reader" on SQLite
+	Max          int    // the most connections it opens
+	Open         int    // in use or idle
+	InUse        int
+	Idle         int
+	WaitCount    int64         // acquisitions that had to wait, ever
+	WaitDuration time.Duration // their total wait
 }
 
 // OutboxMessage is a message waiting to be delivered by the delivery worker.

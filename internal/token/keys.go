@@ -107,6 +107,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives reload and rotation failures; nil discards them.
 	Logger *slog.Logger
+	// Signed, when set, is told the algorithm of every token signed (for
+	// the metrics).
+	Signed func(alg string)
 }
 
 // Keys holds the signing keys loaded from the store and reloads them.
@@ -458,6 +461,9 @@ func (k *Keys) Sign(ctx context.Context, alg string, claims any) (string, error)
 	obj, err := cur.signer.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
+	}
+	if k.opts.Signed != nil {
+		k.opts.Signed(alg)
 	}
 	return obj.CompactSerialize()
 }

@@ -158,3 +158,18 @@ func (s *Store) OutboxMessage(ctx context.Context, id string) (store.OutboxMessa
 	}
 	return m, nil
 }
+
+// OutboxBacklog implements store.Store.
+func (s *Store) OutboxBacklog(ctx context.Context) (int, time.Time, error) {
+	var (
+		n      int
+		oldest time.Time
+	)
+	err := s.query(ctx, func(ctx context.Context, q querier) error {
+		return q.QueryRow(ctx, `SELECT count(*), min(created_at) FROM outbox WHERE status = 'pending'`).Scan(&n, at(&oldest))
+	})
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("postgres: outbox backlog: %w", err)
+	}
+	return n, oldest, nil
+}

@@ -399,3 +399,13 @@ func nullBytes(b []byte) any {
 	}
 	return b
 }
+
+// PoolStats reports the writer's connection and the readers' pool.
+func (s *Store) PoolStats() []store.PoolStats {
+	stat := func(name string, db *sql.DB) store.PoolStats {
+		st := db.Stats()
+		return store.PoolStats{Pool: name, Max: st.MaxOpenConnections, Open: st.OpenConnections, InUse: st.InUse,
+			Idle: st.Idle, WaitCount: st.WaitCount, WaitDuration: st.WaitDuration}
+	}
+	return []store.PoolStats{stat("writer", s.w), stat("reader", s.r)}
+}

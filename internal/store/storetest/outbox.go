@@ -69,6 +69,38 @@ func checkClaim(t *testing.T, st store.Store, now time.Time, lease time.Duration
 const lease = 30 * time.Second
 
 var outboxTests = []test{
+	{"BacklogCountsThePendingMessagesAndTheOldest", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		backlog := func() (int, time.Time) {
+			t.Helper()
+			n, oldest, err := st.OutboxBacklog(ctx(t))
+			if err != nil {
+				t.Fatalf("OutboxBacklog: %v", err)
+			}
+			return n, oldest
+		}
+		if n, oldest := backlog(); n != 0 || !oldest.IsZero() {
+			t.Fatalf("empty outbox: backlog %d, oldest %v; want 0 and zero", n, oldest)
+		}
+		queue(t, st, newMessage("b1", t0))
+		queue(t, st, newMessage("b2", t0.Add(time.Second)))
+		queue(t, st, newMessage("b3", t0.Add(2*time.Second)))
+		if n, oldest := backlog(); n != 3 || !oldest.Equal(t0) {
+			t.Fatalf("backlog %d, oldest %v; want 3 and %v", n, oldest, t0)
+		}
+		// A claimed message is still pending until it is sent; a sent and
+		// a failed one are not.
+		checkClaim(t, st, t0.Add(3*time.Second), time.Minute, 10, "b1", "b2", "b3")
+		if err := st.CompleteOutbox(ctx(t), "b1", t0.Add(4*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RetryOutbox(ctx(t), "b2", "refused", t0.Add(time.Hour), true); err != nil {
+			t.Fatal(err)
+		}
+		if n, oldest := backlog(); n != 1 || !oldest.Equal(t0.Add(2*time.Second)) {
+			t.Fatalf("after one sent and one failed: backlog %d, oldest %v; want 1 and %v", n, oldest, t0.Add(2*time.Second))
+		}
+	}},
 	{"CreateCodeQueuesTheMessage", func(t *testing.T, s *suite) {
 		st := s.open(t)
 		msg := newMessage("m1", t0)
