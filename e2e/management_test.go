@@ -548,6 +548,7 @@ func TestManagement_GoAuth0ConnectionLifecycle(t *testing.T) {
 	c := &management.Connection{
 		Name:           auth0.String("newsletter"),
 		Strategy:       auth0.String("email"),
+		//lint:ignore SA1019 enabled_clients in the connection body is what the Deploy CLI and Terraform send; it must keep working
 		EnabledClients: &[]string{nativeClientID},
 		Options: &management.ConnectionOptionsEmail{
 			Email: &management.ConnectionOptionsEmailSettings{
@@ -581,6 +582,7 @@ func TestManagement_GoAuth0ConnectionLifecycle(t *testing.T) {
 	if err := m.Connection.Update(ctx, c.GetID(), bad); statusOf(err) != 400 {
 		t.Fatalf("a template that does not render: %v", err)
 	}
+	//lint:ignore SA1019 enabled_clients in the connection body is what the Deploy CLI and Terraform send; it must keep working
 	if err := m.Connection.Update(ctx, c.GetID(), &management.Connection{EnabledClients: &[]string{nativeClientID, webClientID}}); err != nil {
 		t.Fatalf("update: %v", err)
 	}
