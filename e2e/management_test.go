@@ -546,8 +546,8 @@ func TestManagement_GoAuth0ConnectionLifecycle(t *testing.T) {
 	m := e.managementClient(m2mClientID, m2mSecret)
 	ctx := context.Background()
 	c := &management.Connection{
-		Name:           auth0.String("newsletter"),
-		Strategy:       auth0.String("email"),
+		Name:     auth0.String("newsletter"),
+		Strategy: auth0.String("email"),
 		//lint:ignore SA1019 enabled_clients in the connection body is what the Deploy CLI and Terraform send; it must keep working
 		EnabledClients: &[]string{nativeClientID},
 		Options: &management.ConnectionOptionsEmail{
