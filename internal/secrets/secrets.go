@@ -202,24 +202,36 @@ func (s *Set) WriteFile(path string) error {
 }
 
 // CreateFile writes s to path with mode 0600 only if no file is there; it
-// returns an error wrapping fs.ErrExist otherwise. Two processes starting
-// at once thus cannot both write a key set and use different ones.
+// returns an error wrapping fs.ErrExist otherwise. The whole file is written
+// beside path first and then hard-linked into place, so that two processes
+// starting at once cannot both write a key set, and neither reads half of
+// the other's.
 func (s *Set) CreateFile(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("secrets: %w", err)
 	}
-	if _, err := f.Write(s.Marshal()); err != nil {
-		f.Close()
-		os.Remove(path)
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
 		return fmt.Errorf("secrets: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
+	if _, err := tmp.Write(s.Marshal()); err != nil {
+		tmp.Close()
 		return fmt.Errorf("secrets: %w", err)
 	}
-	return f.Close()
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("secrets: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("secrets: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		return fmt.Errorf("secrets: %w", err)
+	}
+	return nil
 }
 
 // IsExist reports whether err says the file CreateFile would make exists.

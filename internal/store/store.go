@@ -75,6 +75,10 @@ type Store interface {
 	// and returns the value that is stored. Concurrent callers all get the
 	// same value.
 	EnsureSecret(ctx context.Context, name string, candidate []byte) ([]byte, error)
+	// Secret returns the value stored under name, or ErrNotFound. It never
+	// writes (the legacy code HMAC and outbox keys are read this way, so
+	// that a new installation never gets them).
+	Secret(ctx context.Context, name string) ([]byte, error)
 
 	// EnsureSigningKey stores candidate as the current key of
 	// candidate.Algorithm unless that algorithm has a current key, and returns
