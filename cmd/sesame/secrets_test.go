@@ -26,10 +26,8 @@ import (
 
 // devServer is a sesame serve on a SQLite file with the development tenant.
 type devServer struct {
-	p            *process
-	base         string
-	id, secret   string
-	deliveredLen int
+	p    *process
+	base string
 }
 
 func startDev(t *testing.T, addr string, args ...string) *devServer {
