@@ -124,8 +124,15 @@ func startSesame(ctx context.Context, bin, dir, database, smtpAddr, twilioURL st
 		return nil, err
 	}
 	defer logf.Close()
+	// The keys of code HMACs and queued mail: PostgreSQL needs them given.
+	keys := filepath.Join(dir, "keys.json")
+	if _, err := os.Stat(keys); os.IsNotExist(err) {
+		if out, err := exec.CommandContext(ctx, bin, "secrets", "generate", "--output", keys).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("sesame secrets generate: %v: %s", err, out)
+		}
+	}
 	args := append([]string{"serve", "--database", database, "--tenant", tenant, "--listen", listen,
-		"--twilio-api-url", twilioURL}, loadLimits...)
+		"--secrets-file", keys, "--twilio-api-url", twilioURL}, loadLimits...)
 	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf

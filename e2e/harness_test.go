@@ -27,6 +27,7 @@ import (
 	"github.com/sesame-id/sesame/internal/clocktest"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/ratelimit"
+	"github.com/sesame-id/sesame/internal/secrets"
 	"github.com/sesame-id/sesame/internal/smtptest"
 	"github.com/sesame-id/sesame/internal/store"
 	"github.com/sesame-id/sesame/internal/store/postgres/pgtest"
@@ -295,9 +296,13 @@ type env struct {
 	DB   string // the SQLite file, "" on PostgreSQL
 	// Database is the --database the server runs on.
 	Database string
-	Tenant   string
-	logs     *syncBuffer
-	srv      *httptest.Server
+	// Secrets is the key set (SESAME_SECRETS) every replica of this env
+	// shares on PostgreSQL; "" on SQLite, where the first start makes the
+	// file beside the database.
+	Secrets string
+	Tenant  string
+	logs    *syncBuffer
+	srv     *httptest.Server
 
 	twilioURL      string
 	gatewayTimeout time.Duration
@@ -406,6 +411,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	if path, ok := strings.CutPrefix(e.Database, "sqlite:"); ok {
 		e.DB = path
+	} else {
+		set, err := secrets.Generate(time.Now(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Secrets = string(set.Marshal())
 	}
 	e.twilioURL, e.gatewayTimeout = o.twilioURL, o.gatewayTimeout
 	e.limits = generousLimits()
@@ -451,6 +462,8 @@ func (e *env) start(useTLS bool) {
 		Issuer:   issuer,
 		Database: e.database(),
 		Tenant:   e.Tenant,
+
+		SecretsInline: e.Secrets,
 
 		TwilioAPIURL:      e.twilioURL,
 		SMSGatewayTimeout: e.gatewayTimeout,

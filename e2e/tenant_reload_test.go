@@ -45,7 +45,7 @@ func TestTenant_AReplicaServesWhatAnotherImported(t *testing.T) {
 	if err := os.WriteFile(file, []byte(added), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	other, err := app.New(context.Background(), app.Config{Issuer: e.URL, Database: e.database(), Tenant: file},
+	other, err := app.New(context.Background(), app.Config{Issuer: e.URL, Database: e.database(), SecretsInline: e.Secrets, Tenant: file},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("second replica: %v", err)
@@ -94,7 +94,7 @@ func TestTenant_AStoredTenantThatDoesNotLoadKeepsTheOneInUse(t *testing.T) {
 	if err := os.WriteFile(file, []byte(broken), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if other, err := app.New(context.Background(), app.Config{Issuer: e.URL, Database: e.database(), Tenant: file},
+	if other, err := app.New(context.Background(), app.Config{Issuer: e.URL, Database: e.database(), SecretsInline: e.Secrets, Tenant: file},
 		slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
 		other.Close()
 		t.Fatal("a replica started on a tenant whose template does not parse")

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sesame-id/sesame/internal/app"
 )
@@ -36,6 +37,9 @@ Usage:
   sesame config check [serve flags]   check the settings and the tenant file, print
                            the effective settings (secrets redacted); starts nothing
   sesame config docs [--write FILE]   the configuration reference (docs/CONFIGURATION.md)
+  sesame secrets generate [--output FILE]   a new key set for code HMACs and queued
+                           mail (mode 0600; standard output by default); given an
+                           existing FILE, a new current key before its keys (rotation)
   sesame healthcheck [--url URL]   exit 0 when the local server answers GET /healthz
                            (for a container HEALTHCHECK; address from SESAME_LISTEN)
   sesame version           print the version, the VCS revision and the Go version
@@ -101,6 +105,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return healthcheck(ctx, rest, getenv, stderr)
 	case "config":
 		return app.ConfigCommand(ctx, rest, getenv, stdout, stderr)
+	case "secrets":
+		return app.SecretsCommand(rest, stdout, stderr, time.Now())
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -555,7 +555,7 @@ func TestBlocks_ListAndClear(t *testing.T) {
 		}
 		g.Protect = true
 		g.NewID = func() (string, error) { return id + "-block", nil }
-		res, err := st.GuessCode(ctx, connection, identifier, []byte("wrong"), at, true, g)
+		res, err := st.GuessCode(ctx, connection, identifier, [][]byte{[]byte("wrong")}, at, true, g)
 		if !errors.Is(err, store.ErrCodeWrong) || len(res.NewBlocks) != 1 {
 			t.Fatalf("wrong guess: %+v, %v; want one block", res.NewBlocks, err)
 		}

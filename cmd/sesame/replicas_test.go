@@ -151,8 +151,12 @@ func startCluster(t *testing.T, n int, extra ...string) *cluster {
 	c.proxy = httptest.NewServer(rr)
 	t.Cleanup(c.proxy.Close)
 	tenantFile := replicaTenant(t, c.sink)
+	secretsFile := filepath.Join(t.TempDir(), "secrets.json")
+	if err := run(context.Background(), []string{"secrets", "generate", "--output", secretsFile}, nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
 	args := append([]string{
-		"--database", db, "--tenant", tenantFile, "--issuer", c.proxy.URL + "/",
+		"--database", db, "--tenant", tenantFile, "--secrets-file", secretsFile, "--issuer", c.proxy.URL + "/",
 		"--trusted-proxies", "127.0.0.1/32",
 	}, extra...)
 	for range n {

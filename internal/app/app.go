@@ -22,6 +22,7 @@ import (
 	"github.com/sesame-id/sesame/internal/oauth"
 	"github.com/sesame-id/sesame/internal/passwordless"
 	"github.com/sesame-id/sesame/internal/ratelimit"
+	"github.com/sesame-id/sesame/internal/secrets"
 	"github.com/sesame-id/sesame/internal/server"
 	"github.com/sesame-id/sesame/internal/server/management"
 	"github.com/sesame-id/sesame/internal/store"
@@ -33,7 +34,10 @@ import (
 	"github.com/sesame-id/sesame/internal/users"
 )
 
-// Names of the secrets kept in the store.
+// Names of the secrets kept in the store. The code HMAC and outbox keys
+// are those of earlier versions, read (never created) so that what was made
+// under them stays good until it expires; the key set outside the database
+// (internal/secrets) replaced them.
 const (
 	secretCodeHMAC   = "code-hmac"
 	secretOutboxSeal = "outbox-seal"
@@ -65,6 +69,9 @@ type App struct {
 	Credentials []tenant.Credentials
 	// Warnings are the tenant file's warnings.
 	Warnings []string
+
+	// keySet holds the keys kept outside the database (loadSecrets).
+	keySet *secrets.Set
 
 	// providers picks the email and SMS senders the tenant configures.
 	providers *delivery.Providers
@@ -120,11 +127,17 @@ func Migrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
 // New builds an App: it opens and migrates the store, imports the tenant
 // (or creates the development tenant on an empty store), and loads keys.
 func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
+	// The keys outside the database come first: a server that cannot have
+	// them refuses before it touches the database.
+	keySet, err := loadSecrets(cfg, logger, cfg.clock()())
+	if err != nil {
+		return nil, err
+	}
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Store: st, Logger: logger}
+	a := &App{Config: cfg, Store: st, Logger: logger, keySet: keySet}
 	if err := a.init(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -133,7 +146,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 }
 
 func (a *App) init(ctx context.Context) error {
-	cfg, st := a.Config, a.Store
+	cfg, st, keySet := a.Config, a.Store, a.keySet
 	if err := st.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -185,15 +198,13 @@ func (a *App) init(ctx context.Context) error {
 		}
 	}
 
-	hmacKey, err := ensureRandomSecret(ctx, st, secretCodeHMAC)
+	// Codes and queued mail use the key set; the keys earlier versions kept
+	// in the database are only read, for what was made under them.
+	hmacKeys, legacyHMAC, err := codeKeys(ctx, st, keySet)
 	if err != nil {
 		return err
 	}
-	sealKey, err := ensureRandomSecret(ctx, st, secretOutboxSeal)
-	if err != nil {
-		return err
-	}
-	sealer, err := delivery.NewSealer(sealKey)
+	sealer, err := newSealer(ctx, st, keySet)
 	if err != nil {
 		return err
 	}
@@ -263,7 +274,7 @@ func (a *App) init(ctx context.Context) error {
 		a.Worker.Metrics = a.Metrics
 	}
 	a.Server.Passwordless = &passwordless.Service{
-		Issuer: cfg.Issuer, Store: st, HMACKey: hmacKey, Sealer: sealer, Now: now, Queued: a.Worker.Kick, Admit: a.Worker.Admit,
+		Issuer: cfg.Issuer, Store: st, HMACKeys: hmacKeys, HMACKey: legacyHMAC, Sealer: sealer, Now: now, Queued: a.Worker.Kick, Admit: a.Worker.Admit,
 		Providers: a.providers, Logger: a.Logger,
 		Protection: protection, Events: events,
 	}

@@ -32,9 +32,14 @@ type Config struct {
 	Issuer   string // public URL, with a trailing slash
 	Database string // sqlite:PATH, postgres://… or postgresql://…
 	Tenant   string // tenant file, or empty for the development tenant
-	TLSCert  string
-	TLSKey   string
-	LogLevel slog.Level
+	// SecretsFile is the key set's file (--secrets-file); SecretsInline
+	// the key set's JSON itself (SESAME_SECRETS only, never a flag, never
+	// printed). Neither: see loadSecrets.
+	SecretsFile   string
+	SecretsInline string
+	TLSCert       string
+	TLSKey        string
+	LogLevel      slog.Level
 	// LogFormat is "text" (logfmt) or "json", one object per line.
 	LogFormat string
 
@@ -149,6 +154,8 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.StringVar(&cfg.Listen, "listen", env("LISTEN", DefaultListen), "address to listen on (env SESAME_LISTEN)")
 		fs.StringVar(&cfg.Issuer, "issuer", env("ISSUER", ""), "public URL, the OIDC issuer; default http(s)://LISTEN/ (env SESAME_ISSUER)")
 		fs.StringVar(&cfg.Tenant, "tenant", env("TENANT", ""), "tenant file, YAML or JSON, in the Auth0 Deploy CLI layout; default: a development tenant (env SESAME_TENANT)")
+		fs.StringVar(&cfg.SecretsFile, "secrets-file", env("SECRETS_FILE", ""), "the JSON file of keys that HMAC codes and seal queued mail, kept outside the database (make it with sesame secrets generate; or put its JSON in SESAME_SECRETS); default: for SQLite, DATABASE.secrets.json beside the database, generated on first start; PostgreSQL requires it; see Secrets (env SESAME_SECRETS_FILE)")
+		cfg.SecretsInline = getenv("SESAME_SECRETS")
 		fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "serve HTTPS directly; needs --tls-key (env SESAME_TLS_CERT)")
 		fs.StringVar(&cfg.TLSKey, "tls-key", env("TLS_KEY", ""), "private key for --tls-cert (env SESAME_TLS_KEY)")
 		fs.StringVar(&cfg.PprofListen, "pprof-listen", env("PPROF_LISTEN", ""), "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060, never on the main listener; keep it on loopback (serve; how docs/BENCHMARKS.md's profiles are taken: go run ./bench -server-flags \"--pprof-listen 127.0.0.1:6061\") (env SESAME_PPROF_LISTEN)")

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sesame-id/sesame/internal/secrets"
 	"github.com/sesame-id/sesame/internal/tenant"
 )
 
@@ -155,6 +156,9 @@ func configCheck(args []string, getenv func(string) string, stdout, stderr io.Wr
 		fmt.Fprintf(stdout, "  --%s=%s\n", f.Name, v)
 	})
 	fmt.Fprintf(stdout, "  issuer in effect: %s\n", cfg.Issuer)
+	if err := checkSecrets(cfg, stdout); err != nil {
+		return err
+	}
 	if cfg.Tenant == "" {
 		fmt.Fprintln(stdout, "tenant: none given (serve makes a development tenant on an empty database)")
 		return nil
@@ -169,6 +173,44 @@ func configCheck(args []string, getenv func(string) string, stdout, stderr io.Wr
 	c := f.Counts()
 	fmt.Fprintf(stdout, "tenant %s: ok (%d clients, %d connections, %d APIs, %d client grants)\n",
 		cfg.Tenant, c.Clients, c.Connections, c.ResourceServers, c.ClientGrants)
+	return nil
+}
+
+// checkSecrets reads the key set cfg gives, as serve would, and says which
+// keys it holds (their ids, never a secret), without writing a file.
+func checkSecrets(cfg Config, stdout io.Writer) error {
+	var set *secrets.Set
+	var from string
+	var err error
+	switch {
+	case cfg.SecretsFile != "" && cfg.SecretsInline != "":
+		return errors.New("--secrets-file (SESAME_SECRETS_FILE) and SESAME_SECRETS both set: give the keys one way")
+	case cfg.SecretsFile != "":
+		set, err = secrets.Load(cfg.SecretsFile)
+		from = cfg.SecretsFile
+	case cfg.SecretsInline != "":
+		set, err = secrets.Parse([]byte(cfg.SecretsInline))
+		from = "SESAME_SECRETS"
+	default:
+		path, ok := strings.CutPrefix(cfg.Database, "sqlite:")
+		if !ok {
+			return errors.New("no key set for code HMACs and queued mail: " + secretsHelp)
+		}
+		if _, err := os.Stat(SecretsBeside(path)); err == nil {
+			set, err = secrets.Load(SecretsBeside(path))
+			if err != nil {
+				return err
+			}
+			from = SecretsBeside(path)
+		} else {
+			fmt.Fprintf(stdout, "secrets: none given; serve generates %s on its first start\n", SecretsBeside(path))
+			return nil
+		}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "secrets: %s: current key %s, keys %s (secrets not shown)\n", from, set.Current(), strings.Join(set.IDs(), ", "))
 	return nil
 }
 

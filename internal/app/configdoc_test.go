@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sesame-id/sesame/internal/secrets"
 )
 
 // TestConfigurationReferenceIsCurrent fails when docs/CONFIGURATION.md's
@@ -54,17 +58,31 @@ func TestConfigCheck(t *testing.T) {
 	if err := os.WriteFile(good, []byte("clients:\n  - name: App\n    app_type: regular_web\n    callbacks: [\"https://app.example.com/cb\"]\nconnections:\n  - name: email\n    strategy: email\n    enabled_clients: [App]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	set, err := secrets.Generate(time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{"SESAME_DATABASE": "postgres://sesame:hunter2@db:5432/sesame", "SESAME_TENANT": good}
 	getenv := func(k string) string { return env[k] }
 	var out, errOut bytes.Buffer
+	// PostgreSQL without a key set: the check fails as serve would.
+	if err := ConfigCommand(t.Context(), []string{"check"}, getenv, &out, &errOut); err == nil || !strings.Contains(err.Error(), "sesame secrets generate") {
+		t.Fatalf("config check on PostgreSQL without keys: %v", err)
+	}
+	out.Reset()
+	env["SESAME_SECRETS"] = string(set.Marshal())
 	if err := ConfigCommand(t.Context(), []string{"check", "--listen", "127.0.0.1:9999"}, getenv, &out, &errOut); err != nil {
 		t.Fatalf("config check: %v\n%s", err, errOut.String())
 	}
 	got := out.String()
-	for _, want := range []string{"--listen=127.0.0.1:9999", "REDACTED", "tenant " + good + ": ok (1 clients, 1 connections"} {
+	for _, want := range []string{"--listen=127.0.0.1:9999", "REDACTED", "tenant " + good + ": ok (1 clients, 1 connections",
+		"secrets: SESAME_SECRETS: current key " + set.Current()} {
 		if !strings.Contains(got, want) {
 			t.Errorf("config check output lacks %q:\n%s", want, got)
 		}
+	}
+	if m := regexp.MustCompile(`"secret": "([^"]+)"`).FindStringSubmatch(string(set.Marshal())); m == nil || strings.Contains(got, m[1]) {
+		t.Errorf("config check printed a key:\n%s", got)
 	}
 	if strings.Contains(got, "hunter2") {
 		t.Errorf("config check printed the database password:\n%s", got)

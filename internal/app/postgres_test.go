@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesame-id/sesame/internal/secrets"
 	"github.com/sesame-id/sesame/internal/store/postgres/pgtest"
 )
 
@@ -19,7 +20,12 @@ import (
 // key.
 func TestNew_ReplicasStartingTogetherOnPostgreSQL(t *testing.T) {
 	u := pgtest.URL(t)
-	cfg, err := ParseConfig("serve", []string{"--database", u, "--database-pool-size", "3"}, func(string) string { return "" }, io.Discard)
+	set, err := secrets.Generate(time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SESAME_SECRETS": string(set.Marshal())}
+	cfg, err := ParseConfig("serve", []string{"--database", u, "--database-pool-size", "3"}, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,9 +68,9 @@ func (ts timedStore) CreateCode(ctx context.Context, code store.Code, msg *store
 	return ts.Store.CreateCode(ctx, code, msg, event, takes...)
 }
 
-func (ts timedStore) GuessCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, g store.Guard) (store.Guessed, error) {
+func (ts timedStore) GuessCode(ctx context.Context, connection, identifier string, codeHMACs [][]byte, now time.Time, consume bool, g store.Guard) (store.Guessed, error) {
 	defer ts.observe("GuessCode", time.Now())
-	return ts.Store.GuessCode(ctx, connection, identifier, codeHMAC, now, consume, g)
+	return ts.Store.GuessCode(ctx, connection, identifier, codeHMACs, now, consume, g)
 }
 
 func (ts timedStore) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.OutboxMessage, error) {

@@ -16,7 +16,7 @@ func BenchmarkNewCode(b *testing.B) {
 func BenchmarkCodeHMAC(b *testing.B) {
 	s := &Service{HMACKey: make([]byte, 32)}
 	for b.Loop() {
-		s.codeHMAC("email", "someone@example.com", "clientID0000000000000000000001", "123456")
+		codeHMAC(s.HMACKey, "email", "someone@example.com", "clientID0000000000000000000001", "123456")
 	}
 }
 

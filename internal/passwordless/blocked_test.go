@@ -41,7 +41,7 @@ func TestVerify_BlockedUserIsRefused(t *testing.T) {
 	code := func(id, otp string) {
 		t.Helper()
 		c := store.Code{ID: id, Connection: conn.Name, Identifier: "ada@example.com",
-			CodeHMAC: svc.codeHMAC(conn.Name, "ada@example.com", client.ClientID, otp),
+			CodeHMAC: codeHMAC(svc.HMACKey, conn.Name, "ada@example.com", client.ClientID, otp),
 			ClientID: client.ClientID, Send: "code", CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute), MaxTries: MaxTries}
 		if _, err := st.CreateCode(ctx, c, nil, nil); err != nil {
 			t.Fatal(err)

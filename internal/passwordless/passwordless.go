@@ -37,16 +37,24 @@ const MaxTries = 3
 // Store is the part of the store the service uses.
 type Store interface {
 	CreateCode(ctx context.Context, code store.Code, msg *store.OutboxMessage, event *store.Event, takes ...store.Take) ([]store.Bucket, error)
-	GuessCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, g store.Guard) (store.Guessed, error)
+	GuessCode(ctx context.Context, connection, identifier string, codeHMACs [][]byte, now time.Time, consume bool, g store.Guard) (store.Guessed, error)
 	TakeTokens(ctx context.Context, takes []store.Take, now time.Time) ([]store.Bucket, error)
 	UserByIdentifier(ctx context.Context, connection, identifier string) (store.User, error)
 }
 
 // Service runs passwordless transactions.
 type Service struct {
-	Issuer  string // public URL with a trailing slash; magic links point here
-	Store   Store
-	HMACKey []byte // from the store; never logged
+	Issuer string // public URL with a trailing slash; magic links point here
+	Store  Store
+	// HMACKeys are the keys of code HMACs, from the key set outside the
+	// database, the current first: new codes are HMACed under it, a guess
+	// is checked under every one (so codes made before a rotation stay
+	// good until they expire). Never logged.
+	HMACKeys []CodeKey
+	// HMACKey is the legacy key earlier versions kept in the database
+	// (key id store.LegacyKeyID): with HMACKeys, only read, so that codes
+	// issued before the upgrade still verify; alone, new codes use it.
+	HMACKey []byte
 	Sealer  *delivery.Sealer
 	// Providers gives the SMS sender of a connection; nil: a zero
 	// delivery.Providers (Twilio's real API, development delivery to
@@ -266,11 +274,13 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (_ StartResult, e
 		return StartResult{}, err
 	}
 	lifetime := time.Duration(conn.Options.TOTP.TimeStep) * time.Second
+	key := s.issueKey()
 	code := store.Code{
 		ID:         id,
 		Connection: conn.Name,
 		Identifier: identifier,
-		CodeHMAC:   s.codeHMAC(conn.Name, identifier, req.Client.ClientID, otp),
+		CodeHMAC:   codeHMAC(key.Key, conn.Name, identifier, req.Client.ClientID, otp),
+		KeyID:      key.ID,
 		ClientID:   req.Client.ClientID,
 		Send:       req.Send,
 		AuthParams: authParams,
@@ -615,7 +625,10 @@ func (s *Service) guess(ctx context.Context, req VerifyRequest, now time.Time, c
 		}
 		return store.Guessed{}, wrong
 	}
-	mac := s.codeHMAC(conn.Name, identifier, req.Client.ClientID, otp)
+	var macs [][]byte
+	for _, k := range s.checkKeys() {
+		macs = append(macs, codeHMAC(k.Key, conn.Name, identifier, req.Client.ClientID, otp))
+	}
 	g := store.Guard{Takes: req.Takes, IP: ratelimit.AddrKey(req.IP), Accept: req.Accept,
 		Login: login, AllowSignup: !conn.Options.DisableSignup,
 		Log: func(res store.Guessed, outcome error) []store.Event {
@@ -627,7 +640,7 @@ func (s *Service) guess(ctx context.Context, req VerifyRequest, now time.Time, c
 		g.AccountThreshold, g.AccountWindow = p.AccountThreshold, p.AccountWindow
 		g.IPThreshold, g.IPWindow = p.IPThreshold, p.IPWindow
 	}
-	res, err := s.Store.GuessCode(ctx, conn.Name, identifier, mac, now, consume, g)
+	res, err := s.Store.GuessCode(ctx, conn.Name, identifier, macs, now, consume, g)
 	if len(req.Takes) > 0 && len(res.Buckets) == len(req.Takes) && req.Taken != nil {
 		req.Taken(res.Buckets)
 	}
@@ -795,10 +808,34 @@ func wrongCodeDescription(conn *tenant.Connection) string {
 	return DescWrongEmailCode
 }
 
+// CodeKey is one key of code HMACs, named by its id in the key set.
+type CodeKey struct {
+	ID  string
+	Key []byte
+}
+
+// issueKey is the key new codes are HMACed under.
+func (s *Service) issueKey() CodeKey {
+	if len(s.HMACKeys) > 0 {
+		return s.HMACKeys[0]
+	}
+	return CodeKey{ID: store.LegacyKeyID, Key: s.HMACKey}
+}
+
+// checkKeys are the keys a guess is HMACed under: every configured one and
+// the legacy key.
+func (s *Service) checkKeys() []CodeKey {
+	keys := s.HMACKeys
+	if s.HMACKey != nil {
+		keys = append(keys[:len(keys):len(keys)], CodeKey{ID: store.LegacyKeyID, Key: s.HMACKey})
+	}
+	return keys
+}
+
 // codeHMAC binds a code to its connection, identifier and client: a code sent
 // for one application cannot be redeemed by another.
-func (s *Service) codeHMAC(connection, identifier, clientID, code string) []byte {
-	m := hmac.New(sha256.New, s.HMACKey)
+func codeHMAC(key []byte, connection, identifier, clientID, code string) []byte {
+	m := hmac.New(sha256.New, key)
 	for _, part := range []string{connection, identifier, clientID, code} {
 		m.Write([]byte(part))
 		m.Write([]byte{0})

@@ -53,7 +53,7 @@ connections:
 		Events:     func(_ context.Context, e store.Event) error { recorded = append(recorded, e); return nil }}
 	newCode := func(id, conn, email, value string) {
 		t.Helper()
-		c := store.Code{ID: id, Connection: conn, Identifier: email, CodeHMAC: svc.codeHMAC(conn, email, "app", value),
+		c := store.Code{ID: id, Connection: conn, Identifier: email, CodeHMAC: codeHMAC(svc.HMACKey, conn, email, "app", value),
 			ClientID: "app", Send: "code", CreatedAt: now, ExpiresAt: now.Add(time.Hour), MaxTries: MaxTries}
 		if _, err := st.CreateCode(ctx, c, nil, nil); err != nil {
 			t.Fatal(err)

@@ -9,9 +9,11 @@ import (
 // inside one transaction and asks these functions what the rows mean, so
 // that every backend decides the same way.
 
-// JudgeGuess is the outcome of presenting codeHMAC for an identifier whose
-// live code is live (nil when there is none), where staleMatch says whether
-// codeHMAC is one of the identifier's used or replaced codes. In order of
+// JudgeGuess is the outcome of presenting codeHMACs (one guessed value's
+// HMAC under each key the server holds) for an identifier whose live code is
+// live (nil when there is none), where staleMatch says whether one of
+// codeHMACs is one of the identifier's used or replaced codes. A value
+// matches when any of its HMACs does; it is still one guess. In order of
 // precedence:
 //
 //	live code, tries used up               -> ErrAttemptsExceeded
@@ -23,14 +25,20 @@ import (
 //	no live code: stale match              -> ErrCodeStale, else ErrCodeNotFound
 //
 // The comparison is constant-time.
-func JudgeGuess(live *Code, codeHMAC []byte, staleMatch bool, now time.Time) error {
+func JudgeGuess(live *Code, codeHMACs [][]byte, staleMatch bool, now time.Time) error {
 	if live == nil {
 		if staleMatch {
 			return ErrCodeStale
 		}
 		return ErrCodeNotFound
 	}
-	match := subtle.ConstantTimeCompare(live.CodeHMAC, codeHMAC) == 1
+	// Every candidate is compared, in constant time, whatever an earlier
+	// one gave: the time taken says nothing about which key matched.
+	m := 0
+	for _, h := range codeHMACs {
+		m |= subtle.ConstantTimeCompare(live.CodeHMAC, h)
+	}
+	match := m == 1
 	switch {
 	case live.Attempts >= live.MaxTries:
 		return ErrAttemptsExceeded

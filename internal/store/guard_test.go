@@ -33,9 +33,23 @@ func TestJudgeGuess(t *testing.T) {
 		{"no live code", nil, wrong, false, ErrCodeNotFound},
 		{"no live code, a used one's value", nil, wrong, true, ErrCodeStale},
 	} {
-		if got := JudgeGuess(tc.live, tc.mac, tc.stale, now); got != tc.want {
+		if got := JudgeGuess(tc.live, [][]byte{tc.mac}, tc.stale, now); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
+	}
+	// Several candidates (one per key): any match is a match, in any
+	// position; none is one wrong guess; none at all is wrong.
+	other := []byte("other-mac")
+	for _, macs := range [][][]byte{{right, wrong}, {wrong, right}, {other, wrong, right}} {
+		if got := JudgeGuess(live(0, later), macs, false, now); got != nil {
+			t.Errorf("%d candidates with the right one: %v", len(macs), got)
+		}
+	}
+	if got := JudgeGuess(live(0, later), [][]byte{wrong, other}, false, now); got != ErrCodeWrong {
+		t.Errorf("two wrong candidates: %v", got)
+	}
+	if got := JudgeGuess(live(0, later), nil, false, now); got != ErrCodeWrong {
+		t.Errorf("no candidates: %v", got)
 	}
 }
 

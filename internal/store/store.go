@@ -75,6 +75,10 @@ type Store interface {
 	// and returns the value that is stored. Concurrent callers all get the
 	// same value.
 	EnsureSecret(ctx context.Context, name string, candidate []byte) ([]byte, error)
+	// Secret returns the value stored under name, or ErrNotFound. It never
+	// writes (the legacy code HMAC and outbox keys are read this way, so
+	// that a new installation never gets them).
+	Secret(ctx context.Context, name string) ([]byte, error)
 
 	// EnsureSigningKey stores candidate as the current key of
 	// candidate.Algorithm unless that algorithm has a current key, and returns
@@ -104,8 +108,10 @@ type Store interface {
 	// ErrRateLimited. The buckets are returned in the order of takes, as
 	// TakeTokens returns them.
 	CreateCode(ctx context.Context, code Code, msg *OutboxMessage, event *Event, takes ...Take) ([]Bucket, error)
-	// GuessCode checks codeHMAC against the live code for connection and
-	// identifier at now, and with consume set uses a right code up, all in
+	// GuessCode checks codeHMACs (the guessed value's HMAC under each key
+	// the server holds, typically one to three) against the live code for
+	// connection and identifier at now: one guess however many candidates,
+	// a match of any of them is a match; and with consume set uses a right code up, all in
 	// one transaction, so that no guess can slip past a block that an
 	// earlier guess created. Its outcomes (JudgeGuess says which, and in
 	// what order): success, with the code in Guessed.Code; ErrCodeNotFound,
@@ -127,7 +133,7 @@ type Store interface {
 	// counting again. A match that g.Accept refuses returns Accept's error
 	// and changes nothing but the taken tokens (and the log lines of
 	// g.Log, which is told of every judged guess).
-	GuessCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, g Guard) (Guessed, error)
+	GuessCode(ctx context.Context, connection, identifier string, codeHMACs [][]byte, now time.Time, consume bool, g Guard) (Guessed, error)
 
 	// ClaimOutbox leases up to limit messages that are due at now for
 	// lease, so that no other worker takes them meanwhile. Messages whose
@@ -351,6 +357,7 @@ type Code struct {
 	Connection string
 	Identifier string // normalised email or E.164 number
 	CodeHMAC   []byte
+	KeyID      string // the key CodeHMAC was made under; LegacyKeyID for rows made before key sets
 	ClientID   string
 	Send       string
 	AuthParams []byte // JSON object, or nil
@@ -358,6 +365,19 @@ type Code struct {
 	ExpiresAt  time.Time
 	Attempts   int // wrong tries used so far
 	MaxTries   int
+}
+
+// LegacyKeyID is the key id of codes HMACed under the key that versions
+// before key sets kept in the database (every row the key_id migration
+// found), and of a Code made without a KeyID.
+const LegacyKeyID = "db"
+
+// StoredKeyID is the key id a backend records for c.
+func (c Code) StoredKeyID() string {
+	if c.KeyID == "" {
+		return LegacyKeyID
+	}
+	return c.KeyID
 }
 
 // PoolStats is one database connection pool's state, for the metrics

@@ -361,7 +361,7 @@ func block(t *testing.T, st store.Store, connection, identifier, ip string) {
 	}
 	g := store.Guard{Protect: true, IP: ip, PairThreshold: 1, PairBlock: time.Hour,
 		NewID: func() (string, error) { return connection + "-block", nil }}
-	res, err := st.GuessCode(ctx, connection, identifier, wrong[:], now.Add(-time.Minute), true, g)
+	res, err := st.GuessCode(ctx, connection, identifier, [][]byte{wrong[:]}, now.Add(-time.Minute), true, g)
 	if !errors.Is(err, store.ErrCodeWrong) || len(res.NewBlocks) != 1 {
 		t.Fatalf("a wrong guess on %s: %+v, %v; want one block", connection, res, err)
 	}

@@ -45,10 +45,10 @@ func (s *Store) CreateCode(ctx context.Context, code store.Code, msg *store.Outb
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO codes
-			(id, connection, identifier, code_hmac, client_id, send, auth_params,
+			(id, connection, identifier, code_hmac, key_id, client_id, send, auth_params,
 			 created_at, expires_at, attempts, max_tries, state)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'live')`,
-			code.ID, code.Connection, code.Identifier, code.CodeHMAC, code.ClientID, code.Send,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'live')`,
+			code.ID, code.Connection, code.Identifier, code.CodeHMAC, code.StoredKeyID(), code.ClientID, code.Send,
 			code.AuthParams, ts(code.CreatedAt), ts(code.ExpiresAt), code.Attempts, code.MaxTries)
 		if err != nil {
 			return duplicate(err, "code %q", code.ID)
@@ -72,13 +72,13 @@ func (s *Store) CreateCode(ctx context.Context, code store.Code, msg *store.Outb
 	return bs, nil
 }
 
-// checkCodeTx reads the live code and whether codeHMAC is a used or replaced
+// checkCodeTx reads the live code and whether one of codeHMACs is a used or replaced
 // one, lets store.JudgeGuess decide, and consumes the code or uses up a try
 // as it says. It returns the code on success, else the outcome; err is a
 // database failure. A match that accept (when not nil) refuses is returned
 // as accept's error, consumed and counted nothing. The caller holds the
 // identifier's lock.
-func checkCodeTx(ctx context.Context, tx pgx.Tx, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, accept func(store.Code) error) (result store.Code, outcome, err error) {
+func checkCodeTx(ctx context.Context, tx pgx.Tx, connection, identifier string, codeHMACs [][]byte, now time.Time, consume bool, accept func(store.Code) error) (result store.Code, outcome, err error) {
 	// The live code (at most one: the codes_live index), and whether the
 	// value is one of the identifier's used or replaced codes (codes_hmac).
 	var (
@@ -87,10 +87,10 @@ func checkCodeTx(ctx context.Context, tx pgx.Tx, connection, identifier string, 
 		liveSeq    int64
 		staleMatch bool
 	)
-	err = tx.QueryRow(ctx, `SELECT seq, id, code_hmac, client_id, send, auth_params,
+	err = tx.QueryRow(ctx, `SELECT seq, id, code_hmac, key_id, client_id, send, auth_params,
 			created_at, expires_at, attempts, max_tries
 		FROM codes WHERE connection = $1 AND identifier = $2 AND state = 'live'`, connection, identifier).
-		Scan(&liveSeq, &c.ID, &c.CodeHMAC, &c.ClientID, &c.Send, &c.AuthParams,
+		Scan(&liveSeq, &c.ID, &c.CodeHMAC, &c.KeyID, &c.ClientID, &c.Send, &c.AuthParams,
 			at(&c.CreatedAt), at(&c.ExpiresAt), &c.Attempts, &c.MaxTries)
 	switch {
 	case err == nil:
@@ -100,12 +100,12 @@ func checkCodeTx(ctx context.Context, tx pgx.Tx, connection, identifier string, 
 		return store.Code{}, nil, err
 	}
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM codes
-		WHERE connection = $1 AND identifier = $2 AND code_hmac = $3 AND state <> 'live')`,
-		connection, identifier, codeHMAC).Scan(&staleMatch); err != nil {
+		WHERE connection = $1 AND identifier = $2 AND code_hmac = ANY($3::bytea[]) AND state <> 'live')`,
+		connection, identifier, codeHMACs).Scan(&staleMatch); err != nil {
 		return store.Code{}, nil, err
 	}
 
-	outcome = store.JudgeGuess(live, codeHMAC, staleMatch, now)
+	outcome = store.JudgeGuess(live, codeHMACs, staleMatch, now)
 	switch outcome {
 	case nil:
 		if accept != nil {

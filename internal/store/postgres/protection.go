@@ -108,7 +108,7 @@ func activeBlocks(ctx context.Context, tx pgx.Tx, connection, identifier, ip str
 // guess can block its address on every identifier, the address's lock, so
 // that no guess slips past a block an earlier one created and every count
 // that decides a block is exact.
-func (s *Store) GuessCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, g store.Guard) (store.Guessed, error) {
+func (s *Store) GuessCode(ctx context.Context, connection, identifier string, codeHMACs [][]byte, now time.Time, consume bool, g store.Guard) (store.Guessed, error) {
 	var (
 		res     store.Guessed
 		outcome error
@@ -146,7 +146,7 @@ func (s *Store) GuessCode(ctx context.Context, connection, identifier string, co
 				}
 			}
 			var err error
-			res.Code, outcome, err = checkCodeTx(ctx, tx, connection, identifier, codeHMAC, now, consume, g.Accept)
+			res.Code, outcome, err = checkCodeTx(ctx, tx, connection, identifier, codeHMACs, now, consume, g.Accept)
 			if err != nil {
 				return err
 			}

@@ -194,6 +194,21 @@ func saveTenant(ctx context.Context, tx pgx.Tx, st *store.TenantState) error {
 	return err
 }
 
+// Secret returns the value stored under name, or store.ErrNotFound.
+func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
+	var value []byte
+	err := s.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&value)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: secret %q: %w", name, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: secret %q: %w", name, err)
+	}
+	return value, nil
+}
+
 // EnsureSecret stores candidate under name unless a value exists and returns
 // the stored value. Of concurrent callers, the first INSERT wins; the others
 // wait for it on the primary key, do nothing, and read its value.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sesame-id/sesame/internal/store"
@@ -33,10 +34,10 @@ func (s *Store) CreateCode(ctx context.Context, code store.Code, msg *store.Outb
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO codes
-			(id, connection, identifier, code_hmac, client_id, send, auth_params,
+			(id, connection, identifier, code_hmac, key_id, client_id, send, auth_params,
 			 created_at, expires_at, attempts, max_tries, state)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'live')`,
-			code.ID, code.Connection, code.Identifier, code.CodeHMAC, code.ClientID, code.Send,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'live')`,
+			code.ID, code.Connection, code.Identifier, code.CodeHMAC, code.StoredKeyID(), code.ClientID, code.Send,
 			nullBytes(code.AuthParams), ms(code.CreatedAt), ms(code.ExpiresAt), code.Attempts, code.MaxTries)
 		if err != nil {
 			return duplicate(err, "code %q", code.ID)
@@ -60,13 +61,13 @@ func (s *Store) CreateCode(ctx context.Context, code store.Code, msg *store.Outb
 	return bs, nil
 }
 
-// checkCodeTx reads the live code and whether codeHMAC is a used or replaced
+// checkCodeTx reads the live code and whether one of codeHMACs is a used or replaced
 // one, lets store.JudgeGuess decide, and consumes the code or uses up a try
 // as it says. It returns the code on success, else the outcome; err is a
 // database failure.
 // A match that accept (when not nil) refuses is returned as accept's error,
 // consumed and counted nothing.
-func checkCodeTx(ctx context.Context, tx *stmtTx, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, accept func(store.Code) error) (result store.Code, outcome, err error) {
+func checkCodeTx(ctx context.Context, tx *stmtTx, connection, identifier string, codeHMACs [][]byte, now time.Time, consume bool, accept func(store.Code) error) (result store.Code, outcome, err error) {
 	// The live code (at most one: the codes_live index), and whether the
 	// value is one of the identifier's used or replaced codes (codes_hmac):
 	// two index lookups, however many codes the identifier was sent.
@@ -77,10 +78,10 @@ func checkCodeTx(ctx context.Context, tx *stmtTx, connection, identifier string,
 		created, expires int64
 		staleMatch       bool
 	)
-	err = tx.QueryRowContext(ctx, `SELECT seq, id, code_hmac, client_id, send, auth_params,
+	err = tx.QueryRowContext(ctx, `SELECT seq, id, code_hmac, key_id, client_id, send, auth_params,
 			created_at, expires_at, attempts, max_tries
 		FROM codes WHERE connection = ? AND identifier = ? AND state = 'live'`, connection, identifier).
-		Scan(&liveSeq, &c.ID, &c.CodeHMAC, &c.ClientID, &c.Send, &c.AuthParams, &created, &expires, &c.Attempts, &c.MaxTries)
+		Scan(&liveSeq, &c.ID, &c.CodeHMAC, &c.KeyID, &c.ClientID, &c.Send, &c.AuthParams, &created, &expires, &c.Attempts, &c.MaxTries)
 	switch {
 	case err == nil:
 		c.Connection, c.Identifier = connection, identifier
@@ -89,13 +90,20 @@ func checkCodeTx(ctx context.Context, tx *stmtTx, connection, identifier string,
 	case !errors.Is(err, sql.ErrNoRows):
 		return store.Code{}, nil, err
 	}
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM codes
-		WHERE connection = ? AND identifier = ? AND code_hmac = ? AND state <> 'live')`,
-		connection, identifier, codeHMAC).Scan(&staleMatch); err != nil {
-		return store.Code{}, nil, err
+	if len(codeHMACs) > 0 {
+		args := []any{connection, identifier}
+		for _, h := range codeHMACs {
+			args = append(args, h)
+		}
+		in := strings.Repeat(", ?", len(codeHMACs))[2:]
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM codes
+			WHERE connection = ? AND identifier = ? AND code_hmac IN (`+in+`) AND state <> 'live')`,
+			args...).Scan(&staleMatch); err != nil {
+			return store.Code{}, nil, err
+		}
 	}
 
-	outcome = store.JudgeGuess(live, codeHMAC, staleMatch, now)
+	outcome = store.JudgeGuess(live, codeHMACs, staleMatch, now)
 	switch outcome {
 	case nil:
 		if accept != nil {

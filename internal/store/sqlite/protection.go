@@ -80,7 +80,7 @@ func activeBlocks(ctx context.Context, q queryer, connection, identifier, ip str
 // GuessCode checks a code under brute-force protection in one transaction;
 // see store.Store. It reads and writes rows; store.JudgeGuess, Guard.Effects,
 // Guard.Penalize and store.Strongest decide what they mean.
-func (s *Store) GuessCode(ctx context.Context, connection, identifier string, codeHMAC []byte, now time.Time, consume bool, g store.Guard) (store.Guessed, error) {
+func (s *Store) GuessCode(ctx context.Context, connection, identifier string, codeHMACs [][]byte, now time.Time, consume bool, g store.Guard) (store.Guessed, error) {
 	var (
 		res     store.Guessed
 		outcome error
@@ -111,7 +111,7 @@ func (s *Store) GuessCode(ctx context.Context, connection, identifier string, co
 				}
 			}
 			var err error
-			res.Code, outcome, err = checkCodeTx(ctx, tx, connection, identifier, codeHMAC, now, consume, g.Accept)
+			res.Code, outcome, err = checkCodeTx(ctx, tx, connection, identifier, codeHMACs, now, consume, g.Accept)
 			if err != nil {
 				return err
 			}

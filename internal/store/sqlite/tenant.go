@@ -207,6 +207,21 @@ func duplicate(err error, format string, args ...any) error {
 	return err
 }
 
+// Secret returns the value stored under name, or store.ErrNotFound.
+func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
+	var value []byte
+	err := s.read(ctx, func(tx *stmtTx) error {
+		return tx.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&value)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: secret %q: %w", name, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: secret %q: %w", name, err)
+	}
+	return value, nil
+}
+
 // EnsureSecret stores candidate under name unless a value exists and returns
 // the stored value.
 func (s *Store) EnsureSecret(ctx context.Context, name string, candidate []byte) ([]byte, error) {

@@ -54,7 +54,7 @@ func Bench(b *testing.B, newStore func(b *testing.B) store.Store) {
 				b.StartTimer()
 			}
 			email := fmt.Sprintf("bench-%09d@example.com", i)
-			if _, err := st.GuessCode(b.Context(), "email", email, mac("123456"), now, true, g); err != nil {
+			if _, err := st.GuessCode(b.Context(), "email", email, [][]byte{mac("123456")}, now, true, g); err != nil {
 				b.Fatal(err)
 			}
 			i++

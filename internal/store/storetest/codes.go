@@ -27,6 +27,7 @@ func newCode(id, connection, identifier, value string, issued time.Time) store.C
 		Connection: connection,
 		Identifier: identifier,
 		CodeHMAC:   mac(value),
+		KeyID:      "k1",
 		ClientID:   "cli-a",
 		Send:       "code",
 		AuthParams: []byte(`{"scope":"openid"}`),
@@ -47,7 +48,7 @@ func createCode(t *testing.T, st store.Store, c store.Code, msg *store.OutboxMes
 // checks the error.
 func verify(t *testing.T, st store.Store, connection, identifier, value string, now time.Time, want error) store.Code {
 	t.Helper()
-	res, err := st.GuessCode(ctx(t), connection, identifier, mac(value), now, true, store.Guard{})
+	res, err := st.GuessCode(ctx(t), connection, identifier, [][]byte{mac(value)}, now, true, store.Guard{})
 	if !errors.Is(err, want) {
 		t.Fatalf("GuessCode(%s, %s, %q) = %v, want %v", connection, identifier, value, err, want)
 	}
@@ -57,7 +58,7 @@ func verify(t *testing.T, st store.Store, connection, identifier, value string, 
 // check is verify without consuming a right value.
 func check(t *testing.T, st store.Store, connection, identifier, value string, now time.Time, want error) store.Code {
 	t.Helper()
-	res, err := st.GuessCode(ctx(t), connection, identifier, mac(value), now, false, store.Guard{})
+	res, err := st.GuessCode(ctx(t), connection, identifier, [][]byte{mac(value)}, now, false, store.Guard{})
 	if !errors.Is(err, want) {
 		t.Fatalf("GuessCode(%s, %s, %q, check) = %v, want %v", connection, identifier, value, err, want)
 	}
@@ -71,7 +72,66 @@ func checkAttempts(t *testing.T, got store.Code, want int) {
 	}
 }
 
+// macUnder stands in for the HMAC of value under the key named key.
+func macUnder(key, value string) []byte {
+	h := sha256.Sum256([]byte("code:" + key + ":" + value))
+	return h[:]
+}
+
 var codeTests = []test{
+	{"KeyIDIsKeptAndDefaultsToLegacy", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		createCode(t, st, newCode("c1", "email", "a@example.com", "123456", t0), nil)
+		if got := check(t, st, "email", "a@example.com", "123456", t0, nil); got.KeyID != "k1" {
+			t.Errorf("KeyID = %q, want k1", got.KeyID)
+		}
+		c := newCode("c2", "email", "b@example.com", "123456", t0)
+		c.KeyID = ""
+		createCode(t, st, c, nil)
+		if got := check(t, st, "email", "b@example.com", "123456", t0, nil); got.KeyID != store.LegacyKeyID {
+			t.Errorf("KeyID of a code made without one = %q, want %q", got.KeyID, store.LegacyKeyID)
+		}
+	}},
+	{"CodeUnderAnOldKeyIsAcceptedAfterRotation", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		c := newCode("c1", "email", "a@example.com", "123456", t0)
+		c.CodeHMAC, c.KeyID = macUnder("old", "123456"), "old"
+		createCode(t, st, c, nil)
+		// After a rotation the server sends the HMAC under the new key
+		// first, then under the old one.
+		macs := [][]byte{macUnder("new", "123456"), macUnder("old", "123456"), macUnder("db", "123456")}
+		res, err := st.GuessCode(ctx(t), "email", "a@example.com", macs, t0, true, store.Guard{})
+		if err != nil || res.Code.ID != "c1" || res.Code.KeyID != "old" {
+			t.Fatalf("GuessCode(new, old, db) = %+v, %v; want c1 under old", res.Code, err)
+		}
+		// Used: the same candidates are stale, whichever key matches.
+		if _, err := st.GuessCode(ctx(t), "email", "a@example.com", macs, t0, true, store.Guard{}); !errors.Is(err, store.ErrCodeStale) {
+			t.Fatalf("the used code again = %v, want ErrCodeStale", err)
+		}
+		// A code the old key does not know is not accepted.
+		c2 := newCode("c2", "email", "b@example.com", "123456", t0)
+		c2.CodeHMAC = macUnder("gone", "123456")
+		createCode(t, st, c2, nil)
+		if _, err := st.GuessCode(ctx(t), "email", "b@example.com", macs, t0, false, store.Guard{}); !errors.Is(err, store.ErrCodeWrong) {
+			t.Fatalf("a code under a key no longer held = %v, want ErrCodeWrong", err)
+		}
+	}},
+	{"WrongValueUnderSeveralKeysUsesOneTry", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		c := newCode("c1", "email", "a@example.com", "123456", t0)
+		c.CodeHMAC = macUnder("new", "123456")
+		createCode(t, st, c, nil)
+		wrong := [][]byte{macUnder("new", "000000"), macUnder("old", "000000"), macUnder("db", "000000")}
+		if _, err := st.GuessCode(ctx(t), "email", "a@example.com", wrong, t0, true, store.Guard{}); !errors.Is(err, store.ErrCodeWrong) {
+			t.Fatalf("wrong value under three keys = %v, want ErrCodeWrong", err)
+		}
+		right := [][]byte{macUnder("new", "123456"), macUnder("old", "123456"), macUnder("db", "123456")}
+		res, err := st.GuessCode(ctx(t), "email", "a@example.com", right, t0, true, store.Guard{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAttempts(t, res.Code, 1)
+	}},
 	{"RightValueIsReturnedAndConsumed", func(t *testing.T, s *suite) {
 		st := s.open(t)
 		c := newCode("c1", "email", "a@example.com", "123456", t0)
@@ -220,7 +280,7 @@ var codeTests = []test{
 		createCode(t, st, newCode("c1", "email", "a@example.com", "123456", t0), nil)
 		errs := make([]error, racers)
 		parallel(racers, func(i int) {
-			_, errs[i] = st.GuessCode(ctx(t), "email", "a@example.com", mac("123456"), t0, true, store.Guard{})
+			_, errs[i] = st.GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac("123456")}, t0, true, store.Guard{})
 		})
 		wins := 0
 		for i, err := range errs {
@@ -241,7 +301,7 @@ var codeTests = []test{
 		createCode(t, st, newCode("c1", "email", "a@example.com", "123456", t0), nil)
 		errs := make([]error, racers)
 		parallel(racers, func(i int) {
-			_, errs[i] = st.GuessCode(ctx(t), "email", "a@example.com", mac(fmt.Sprintf("wrong-%d", i)), t0, true, store.Guard{})
+			_, errs[i] = st.GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac(fmt.Sprintf("wrong-%d", i))}, t0, true, store.Guard{})
 		})
 		wrong := 0
 		for i, err := range errs {

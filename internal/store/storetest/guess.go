@@ -25,7 +25,7 @@ func guard(ip string, pair, account, perIP int) store.Guard {
 // guess calls GuessCode (consuming) and checks the outcome.
 func guess(t *testing.T, st store.Store, identifier, value string, now time.Time, g store.Guard, want error) store.Guessed {
 	t.Helper()
-	res, err := st.GuessCode(ctx(t), "email", identifier, mac(value), now, true, g)
+	res, err := st.GuessCode(ctx(t), "email", identifier, [][]byte{mac(value)}, now, true, g)
 	if !errors.Is(err, want) || (want == nil && err != nil) {
 		t.Fatalf("GuessCode(%s, %q) from %s at %v = %v, want %v", identifier, value, g.IP, now.Sub(t0), err, want)
 	}
@@ -185,7 +185,7 @@ var guessTests = []test{
 		errs := make([]error, workers*2)
 		parallel(len(errs), func(i int) {
 			g := guard(fmt.Sprint("192.0.2.", i), 0, 5, 0)
-			_, errs[i] = st.GuessCode(ctx(t), "email", "a@example.com", mac(fmt.Sprint("wrong-", i)), t0, true, g)
+			_, errs[i] = st.GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac(fmt.Sprint("wrong-", i))}, t0, true, g)
 		})
 		var wrong, blocked int
 		for i, err := range errs {
@@ -207,13 +207,13 @@ var guessTests = []test{
 		g := guard("192.0.2.1", 1, 1, 1)
 		g.Takes = []store.Take{{Key: "verify", Limit: store.Limit{Burst: 1, Per: time.Hour}}}
 		createCode(t, st, newCode("c1", "email", "a@example.com", "123456", t0), nil)
-		res, err := st.GuessCode(ctx(t), "email", "a@example.com", mac("123456"), t0, false, g)
+		res, err := st.GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac("123456")}, t0, false, g)
 		if err != nil || len(res.Buckets) != 1 || !res.Buckets[0].Allowed || res.Buckets[0].Remaining != 0 {
 			t.Fatalf("GuessCode with a take = %+v, %v", res, err)
 		}
 		// The bucket is empty: a wrong guess is refused before it is
 		// checked, so it uses no try and counts toward no block.
-		res, err = st.GuessCode(ctx(t), "email", "a@example.com", mac("000000"), t0, true, g)
+		res, err = st.GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac("000000")}, t0, true, g)
 		if !errors.Is(err, store.ErrRateLimited) || len(res.Buckets) != 1 || res.Buckets[0].Allowed {
 			t.Fatalf("GuessCode over the limit = %+v, %v; want ErrRateLimited", res, err)
 		}
@@ -240,7 +240,7 @@ var guessTests = []test{
 		g := guard("192.0.2.1", 10, 30, 100)
 		createCode(t, st, newCode("c1", "email", "a@example.com", "123456", t0), nil)
 		for range 2 {
-			if _, err := st.GuessCode(ctx(t), "email", "a@example.com", mac("123456"), t0, false, g); err != nil {
+			if _, err := st.GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac("123456")}, t0, false, g); err != nil {
 				t.Fatalf("GuessCode(check) = %v", err)
 			}
 		}

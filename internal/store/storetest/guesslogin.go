@@ -14,7 +14,7 @@ var guessLoginTests = []test{
 		st := s.open(t)
 		u := loginAs("000000000000000000000001", "email", "a@example.com", t0, "192.0.2.1")
 		createCode(t, st, newCode("c1", "email", "a@example.com", "123456", t0), nil)
-		res, err := st.GuessCode(ctx(t), "email", "a@example.com", mac("123456"), t0, true, store.Guard{Login: &u, AllowSignup: true})
+		res, err := st.GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac("123456")}, t0, true, store.Guard{Login: &u, AllowSignup: true})
 		if err != nil || !res.Created || res.User.UserID != u.UserID || res.User.LoginsCount != 1 || res.SignupRefused {
 			t.Fatalf("first login: %+v, %v", res, err)
 		}
@@ -25,7 +25,7 @@ var guessLoginTests = []test{
 		createCode(t, st, newCode("c2", "email", "a@example.com", "654321", t0), nil)
 		again := u
 		again.UserID = "email|000000000000000000000002"
-		res, err = st.GuessCode(ctx(t), "email", "a@example.com", mac("654321"), t0, true, store.Guard{Login: &again, AllowSignup: true})
+		res, err = st.GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac("654321")}, t0, true, store.Guard{Login: &again, AllowSignup: true})
 		if err != nil || res.Created || res.User.UserID != u.UserID || res.User.LoginsCount != 2 {
 			t.Fatalf("second login: %+v, %v", res, err)
 		}
@@ -34,10 +34,10 @@ var guessLoginTests = []test{
 		st := s.open(t)
 		u := loginAs("000000000000000000000001", "email", "a@example.com", t0, "")
 		createCode(t, st, newCode("c1", "email", "a@example.com", "123456", t0), nil)
-		if res, err := st.GuessCode(ctx(t), "email", "a@example.com", mac("000000"), t0, true, store.Guard{Login: &u, AllowSignup: true}); !errors.Is(err, store.ErrCodeWrong) || res.User.UserID != "" {
+		if res, err := st.GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac("000000")}, t0, true, store.Guard{Login: &u, AllowSignup: true}); !errors.Is(err, store.ErrCodeWrong) || res.User.UserID != "" {
 			t.Fatalf("a wrong code: %+v, %v", res, err)
 		}
-		if res, err := st.GuessCode(ctx(t), "email", "a@example.com", mac("123456"), t0, false, store.Guard{Login: &u, AllowSignup: true}); err != nil || res.User.UserID != "" {
+		if res, err := st.GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac("123456")}, t0, false, store.Guard{Login: &u, AllowSignup: true}); err != nil || res.User.UserID != "" {
 			t.Fatalf("a check that does not consume: %+v, %v", res, err)
 		}
 		if _, err := st.UserByIdentifier(ctx(t), "email", "a@example.com"); !errors.Is(err, store.ErrNotFound) {
@@ -48,7 +48,7 @@ var guessLoginTests = []test{
 		st := s.open(t)
 		u := loginAs("000000000000000000000001", "email", "a@example.com", t0, "")
 		createCode(t, st, newCode("c1", "email", "a@example.com", "123456", t0), nil)
-		res, err := st.GuessCode(ctx(t), "email", "a@example.com", mac("123456"), t0, true, store.Guard{Login: &u})
+		res, err := st.GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac("123456")}, t0, true, store.Guard{Login: &u})
 		if err != nil || !res.SignupRefused || res.User.UserID != "" || res.Created {
 			t.Fatalf("an unknown user without signup: %+v, %v", res, err)
 		}

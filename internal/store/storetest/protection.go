@@ -41,7 +41,7 @@ var wrongValues atomic.Int64
 // returns the IDs of the blocks it created.
 func wrongGuess(t *testing.T, st store.Store, connection, identifier string, now time.Time, g store.Guard) []string {
 	t.Helper()
-	res, err := st.GuessCode(ctx(t), connection, identifier, mac(fmt.Sprint("wrong-", wrongValues.Add(1))), now, true, g)
+	res, err := st.GuessCode(ctx(t), connection, identifier, [][]byte{mac(fmt.Sprint("wrong-", wrongValues.Add(1)))}, now, true, g)
 	if !errors.Is(err, store.ErrCodeWrong) {
 		t.Fatalf("wrong guess at %s %s from %s at %v = %v, want ErrCodeWrong", connection, identifier, g.IP, now.Sub(t0), err)
 	}
@@ -65,7 +65,7 @@ func named(name string, g store.Guard) store.Guard {
 // as any success does.
 func refusedBy(t *testing.T, st store.Store, connection, identifier, ip string, now time.Time) string {
 	t.Helper()
-	res, err := st.GuessCode(ctx(t), connection, identifier, mac("123456"), now, false, store.Guard{Protect: true, IP: ip})
+	res, err := st.GuessCode(ctx(t), connection, identifier, [][]byte{mac("123456")}, now, false, store.Guard{Protect: true, IP: ip})
 	switch {
 	case errors.Is(err, store.ErrBlocked):
 		return res.Block.ID
@@ -139,7 +139,7 @@ var failureTests = []test{
 		if ids := wrongGuess(t, st, "email", "a@example.com", t0.Add(failureWindow), g("192.0.2.2")); len(ids) != 0 {
 			t.Fatalf("a failure outside the window counted: %v", ids)
 		}
-		res, err := st.GuessCode(ctx(t), "email", "a@example.com", mac("wrong-x"), t0.Add(failureWindow+time.Hour), true, g("192.0.2.3"))
+		res, err := st.GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac("wrong-x")}, t0.Add(failureWindow+time.Hour), true, g("192.0.2.3"))
 		if !errors.Is(err, store.ErrCodeWrong) || len(res.NewBlocks) != 1 {
 			t.Fatalf("two failures within the window: %+v, %v; want one account block", res.NewBlocks, err)
 		}
@@ -200,7 +200,7 @@ var failureTests = []test{
 		errs := make([]error, workers)
 		parallel(workers, func(i int) {
 			var res store.Guessed
-			res, errs[i] = st.GuessCode(ctx(t), "email", "a@example.com", mac(fmt.Sprint("wrong-c", i)), t0, true, g)
+			res, errs[i] = st.GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac(fmt.Sprint("wrong-c", i))}, t0, true, g)
 			created[i] = len(res.NewBlocks)
 		})
 		blocks := 0

@@ -155,8 +155,8 @@ func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Sto
 		right := make([]error, racers)
 		wrong := make([]error, racers)
 		parallel(racers, func(i int) {
-			_, right[i] = on(sts, i).GuessCode(ctx(t), "email", "a@example.com", mac("123456"), t0, true, store.Guard{})
-			_, wrong[i] = on(sts, i+1).GuessCode(ctx(t), "email", "b@example.com", mac(fmt.Sprint("wrong-", i)), t0, true, store.Guard{})
+			_, right[i] = on(sts, i).GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac("123456")}, t0, true, store.Guard{})
+			_, wrong[i] = on(sts, i+1).GuessCode(ctx(t), "email", "b@example.com", [][]byte{mac(fmt.Sprint("wrong-", i))}, t0, true, store.Guard{})
 		})
 		wins, counted := 0, 0
 		for i := range racers {
@@ -348,7 +348,7 @@ func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Sto
 		errs := make([]error, workers)
 		parallel(workers, func(i int) {
 			var res store.Guessed
-			res, errs[i] = on(sts, i).GuessCode(ctx(t), "email", "a@example.com", mac(fmt.Sprint("wrong-r", i)), t0, true, g)
+			res, errs[i] = on(sts, i).GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac(fmt.Sprint("wrong-r", i))}, t0, true, g)
 			created[i] = len(res.NewBlocks)
 		})
 		blocks := 0
@@ -377,7 +377,7 @@ func RunReplicas(t *testing.T, newReplicas func(t *testing.T, n int) []store.Sto
 		errs := make([]error, workers*2)
 		parallel(len(errs), func(i int) {
 			g := guard(fmt.Sprint("192.0.2.", i), 0, 5, 0)
-			_, errs[i] = on(sts, i).GuessCode(ctx(t), "email", "a@example.com", mac(fmt.Sprint("wrong-", i)), t0, true, g)
+			_, errs[i] = on(sts, i).GuessCode(ctx(t), "email", "a@example.com", [][]byte{mac(fmt.Sprint("wrong-", i))}, t0, true, g)
 		})
 		wrong := 0
 		for i, err := range errs {

@@ -290,6 +290,21 @@ var tenantTests = []test{
 }
 
 var secretTests = []test{
+	{"SecretReadsWithoutWriting", func(t *testing.T, s *suite) {
+		st := s.open(t)
+		if _, err := st.Secret(ctx(t), "hmac"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Secret of a missing name = %v, want ErrNotFound", err)
+		}
+		if _, err := st.Secret(ctx(t), "hmac"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Secret wrote a value: %v", err)
+		}
+		if _, err := st.EnsureSecret(ctx(t), "hmac", []byte("one")); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.Secret(ctx(t), "hmac"); err != nil || string(got) != "one" {
+			t.Fatalf("Secret = %q, %v; want one", got, err)
+		}
+	}},
 	{"FirstValueWins", func(t *testing.T, s *suite) {
 		st := s.open(t)
 		for _, c := range []struct{ name, candidate, want string }{

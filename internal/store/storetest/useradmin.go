@@ -245,7 +245,7 @@ var userAdminTests = []test{
 		// Through a code: it is used up, and nothing of the login recorded.
 		createCode(t, st, newCode("c1", "email", "ada@example.com", "123456", t0), nil)
 		l := loginAs("000000000000000000000003", "email", "ada@example.com", t0, "192.0.2.1")
-		res, err := st.GuessCode(ctx(t), "email", "ada@example.com", mac("123456"), t0, true, store.Guard{Login: &l, AllowSignup: true})
+		res, err := st.GuessCode(ctx(t), "email", "ada@example.com", [][]byte{mac("123456")}, t0, true, store.Guard{Login: &l, AllowSignup: true})
 		if err != nil || !res.UserBlocked || res.User.UserID != u.UserID || res.Created || res.SignupRefused {
 			t.Fatalf("a right code of a blocked user: %+v, %v", res, err)
 		}
@@ -259,7 +259,7 @@ var userAdminTests = []test{
 			t.Fatal(err)
 		}
 		createCode(t, st, newCode("c2", "email", "ada@example.com", "654321", t0), nil)
-		res, err = st.GuessCode(ctx(t), "email", "ada@example.com", mac("654321"), t0, true, store.Guard{Login: &l, AllowSignup: true})
+		res, err = st.GuessCode(ctx(t), "email", "ada@example.com", [][]byte{mac("654321")}, t0, true, store.Guard{Login: &l, AllowSignup: true})
 		if err != nil || res.UserBlocked || res.User.UserID != u.UserID || res.User.LoginsCount != 1 {
 			t.Fatalf("a right code after the unblock: %+v, %v", res, err)
 		}
