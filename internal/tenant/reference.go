@@ -14,25 +14,28 @@ import (
 func FieldReference() string {
 	var b strings.Builder
 	for _, obj := range []struct {
-		title string
-		fs    fields
+		title, key string
+		fs         fields
 	}{
-		{"`clients[]` (an application, `/api/v2/clients`)", clientFields},
-		{"`connections[]` with `strategy: email` or `sms` (`/api/v2/connections`)", passwordlessConnectionFields},
-		{"`connections[].options` of an `email` connection", emailOptionFields},
-		{"`connections[].options` of an `sms` connection", smsOptionFields},
-		{"`resourceServers[]` (an API, `/api/v2/resource-servers`)", resourceServerFields},
-		{"`clientGrants[]` (`/api/v2/client-grants`)", clientGrantFields},
-		{"`emailProvider`", emailProviderFields},
+		{"`clients[]` (an application, `/api/v2/clients`)", "clients", clientFields},
+		{"`connections[]` with `strategy: email` or `sms` (`/api/v2/connections`)", "connections", passwordlessConnectionFields},
+		{"`connections[].options` of an `email` connection", "email", emailOptionFields},
+		{"`connections[].options` of an `sms` connection", "sms", smsOptionFields},
+		{"`resourceServers[]` (an API, `/api/v2/resource-servers`)", "resourceServers", resourceServerFields},
+		{"`clientGrants[]` (`/api/v2/client-grants`)", "clientGrants", clientGrantFields},
+		{"`emailProvider`", "emailProvider", emailProviderFields},
 	} {
-		fmt.Fprintf(&b, "#### %s\n\n| field | type | Sesame |\n|---|---|---|\n", obj.title)
-		writeFields(&b, "", obj.fs)
+		fmt.Fprintf(&b, "#### %s\n\n| field | type | Sesame | meaning and default |\n|---|---|---|---|\n", obj.title)
+		writeFields(&b, "", obj.fs, "", fieldMeanings[obj.key])
 		b.WriteString("\n")
 	}
 	return b.String()
 }
 
-func writeFields(b *strings.Builder, prefix string, fs fields) {
+// writeFields writes the rows of fs; inherited, when set, is what the
+// object holding them is (a field inside an ignored object is ignored with
+// it, whatever its own table says).
+func writeFields(b *strings.Builder, prefix string, fs fields, inherited string, meanings map[string]string) {
 	names := make([]string, 0, len(fs))
 	for n := range fs {
 		names = append(names, n)
@@ -44,9 +47,21 @@ func writeFields(b *strings.Builder, prefix string, fs fields) {
 		if f.kind == kObjects {
 			path += "[]"
 		}
-		fmt.Fprintf(b, "| `%s` | %s | %s |\n", path, kindName(f.kind), supportText(f))
+		what := inherited
+		if what == "" {
+			what = supportText(f)
+		}
+		meaning := ""
+		if inherited == "" && f.support == used {
+			meaning = strings.ReplaceAll(meanings[path], "|", "\\|")
+		}
+		fmt.Fprintf(b, "| `%s` | %s | %s | %s |\n", path, kindName(f.kind), what, meaning)
 		if f.kind == kObject || f.kind == kObjects {
-			writeFields(b, path+".", f.fields)
+			sub := inherited
+			if sub == "" && f.support != used {
+				sub = "inside `" + path + "`: " + supportText(f)
+			}
+			writeFields(b, path+".", f.fields, sub, meanings)
 		}
 	}
 }
