@@ -29,8 +29,15 @@ func TestFieldMeanings_NameFieldsThatExist(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(FieldReference(), "| `totp.length` | integer | used | digits of a code, 4–10; default 6 |") {
+	ref := FieldReference()
+	if !strings.Contains(ref, "| `totp.length` | integer | used | digits of a code, 4–10; default 6 |") {
 		t.Error("the reference does not carry the meanings")
+	}
+	// Every field Sesame acts on says what it does.
+	for _, line := range strings.Split(ref, "\n") {
+		if strings.HasSuffix(line, "| used |  |") {
+			t.Errorf("a used field without its meaning in fieldMeanings: %s", line)
+		}
 	}
 }
 
