@@ -159,9 +159,6 @@ func (s *Server) Handler() http.Handler {
 			if info, _ := r.Context().Value(reqInfoKey{}).(*reqInfo); info != nil {
 				info.route = r.Pattern
 			}
-			if rec, ok := w.(*statusRecorder); ok {
-				rec.pattern = r.Pattern
-			}
 		}()
 		mux.ServeHTTP(w, r)
 	})
@@ -223,8 +220,7 @@ const hstsValue = "max-age=31536000; includeSubDomains"
 
 type statusRecorder struct {
 	http.ResponseWriter
-	status  int
-	pattern string // the mux pattern that served the request
+	status int
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -283,7 +279,7 @@ func (s *Server) middleware(next http.Handler, hsts bool) http.Handler {
 				}
 			}
 			if s.Metrics != nil {
-				route := rec.pattern
+				route := info.route
 				if route == "" || route == "/" {
 					route = "unmatched" // a 404 or 405, whatever its path
 				}
