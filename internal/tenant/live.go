@@ -3,10 +3,10 @@ package tenant
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/sesame-id/sesame/internal/store"
 )
@@ -159,59 +159,15 @@ func (l *Live) Check(t *Tenant) error {
 }
 
 // stateHash is a digest of everything stored about the tenant, so that
-// Reload can tell whether it changed without keeping a copy. The store has
-// no version of its own; every field counts, each written with its length
-// so that no two states give the same bytes.
+// Reload can tell whether it changed without keeping a copy (the store has
+// no version of its own). It hashes the state's JSON encoding: every field
+// of every record counts, a field added to a record later included, and
+// no two states give the same bytes.
 func stateHash(s store.TenantState) [sha256.Size]byte {
-	h := sha256.New()
-	var buf []byte
-	num := func(n int64) {
-		buf = binary.AppendVarint(buf[:0], n)
-		h.Write(buf)
+	b, err := json.Marshal(s)
+	if err != nil {
+		// Records hold strings, bytes and times only.
+		panic(fmt.Sprintf("tenant: encode stored state: %v", err))
 	}
-	blob := func(b []byte) {
-		num(int64(len(b)))
-		h.Write(b)
-	}
-	str := func(s string) { blob([]byte(s)) }
-	times := func(ts ...time.Time) {
-		for _, t := range ts {
-			num(t.UnixNano())
-		}
-	}
-	num(int64(len(s.Clients)))
-	for _, c := range s.Clients {
-		str(c.ClientID)
-		str(c.Name)
-		blob(c.SecretHash)
-		blob(c.Data)
-		times(c.CreatedAt, c.UpdatedAt)
-	}
-	num(int64(len(s.Connections)))
-	for _, c := range s.Connections {
-		str(c.ID)
-		str(c.Name)
-		str(c.Strategy)
-		blob(c.Data)
-		times(c.CreatedAt, c.UpdatedAt)
-	}
-	num(int64(len(s.ResourceServers)))
-	for _, r := range s.ResourceServers {
-		str(r.ID)
-		str(r.Identifier)
-		blob(r.Data)
-		times(r.CreatedAt, r.UpdatedAt)
-	}
-	num(int64(len(s.ClientGrants)))
-	for _, g := range s.ClientGrants {
-		str(g.ID)
-		str(g.ClientID)
-		str(g.Audience)
-		blob(g.Data)
-		times(g.CreatedAt, g.UpdatedAt)
-	}
-	blob(s.EmailProvider)
-	var out [sha256.Size]byte
-	h.Sum(out[:0])
-	return out
+	return sha256.Sum256(b)
 }
