@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"regexp"
 	"sort"
@@ -151,7 +150,7 @@ func configCheck(args []string, getenv func(string) string, stdout, stderr io.Wr
 	fs.VisitAll(func(f *flag.Flag) {
 		v := f.Value.String()
 		if f.Name == "database" {
-			v = redactURL(v)
+			v = redactDSN(v)
 		}
 		fmt.Fprintf(stdout, "  --%s=%s\n", f.Name, v)
 	})
@@ -212,21 +211,4 @@ func checkSecrets(cfg Config, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "secrets: %s: current key %s, keys %s (secrets not shown)\n", from, set.Current(), strings.Join(set.IDs(), ", "))
 	return nil
-}
-
-// redactURL hides the password of a database URL.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "REDACTED")
-	}
-	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "REDACTED")
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
 }

@@ -75,7 +75,7 @@ func TestConfigCheck(t *testing.T) {
 		t.Fatalf("config check: %v\n%s", err, errOut.String())
 	}
 	got := out.String()
-	for _, want := range []string{"--listen=127.0.0.1:9999", "REDACTED", "tenant " + good + ": ok (1 clients, 1 connections",
+	for _, want := range []string{"--listen=127.0.0.1:9999", "sesame:xxxxx@db:5432", "tenant " + good + ": ok (1 clients, 1 connections",
 		"secrets: SESAME_SECRETS: current key " + set.Current()} {
 		if !strings.Contains(got, want) {
 			t.Errorf("config check output lacks %q:\n%s", want, got)
