@@ -44,9 +44,6 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 		if err != nil {
 			return fmt.Errorf("healthcheck: SESAME_LISTEN %q: %w", listen, err)
 		}
-		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-			host = "127.0.0.1"
-		}
 		scheme := "http"
 		if cert := getenv("SESAME_TLS_CERT"); cert != "" {
 			cfg, err := trustOnly(cert)
@@ -56,7 +53,7 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 			client.Transport = &http.Transport{TLSClientConfig: cfg}
 			scheme = "https"
 		}
-		u = scheme + "://" + net.JoinHostPort(host, port) + "/healthz"
+		u = scheme + "://" + net.JoinHostPort(app.LoopbackHost(host), port) + "/healthz"
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {

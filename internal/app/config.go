@@ -281,10 +281,7 @@ func (cfg *Config) finish() error {
 		if cfg.TLSCert != "" {
 			scheme = "https"
 		}
-		if host == "" || host == "0.0.0.0" || host == "::" {
-			host = "127.0.0.1"
-		}
-		cfg.Issuer = scheme + "://" + net.JoinHostPort(host, port) + "/"
+		cfg.Issuer = scheme + "://" + net.JoinHostPort(LoopbackHost(host), port) + "/"
 	}
 	issuer, err := NormalizeIssuer(cfg.Issuer)
 	if err != nil {
@@ -292,6 +289,16 @@ func (cfg *Config) finish() error {
 	}
 	cfg.Issuer = issuer
 	return nil
+}
+
+// LoopbackHost is host, or 127.0.0.1 when host is empty or an unspecified
+// address (0.0.0.0, ::): the address that reaches a server listening on
+// every interface from the same machine.
+func LoopbackHost(host string) string {
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return "127.0.0.1"
+	}
+	return host
 }
 
 // NormalizeIssuer checks an issuer URL and gives it its trailing slash.
