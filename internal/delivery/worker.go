@@ -11,17 +11,17 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sesame-id/sesame/internal/eventlog"
 	"github.com/sesame-id/sesame/internal/store"
+	"github.com/sesame-id/sesame/internal/telemetry"
 )
 
 // tracer starts a span per delivery attempt (internal/telemetry).
-var tracer = otel.Tracer("sesame/delivery")
+var tracer = telemetry.Tracer("sesame/delivery")
 
 // Outbox message kinds this package understands.
 const (
